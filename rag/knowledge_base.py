@@ -1,0 +1,187 @@
+"""One object that wires the knowledge base's parts together from settings.
+
+:class:`KnowledgeBase` owns the embedder, the Chroma client and collection,
+the record manager and the lexical index, each created on first use. It is
+the only place where these parts are assembled; entry points create one and
+hand it to the services (ingest, retrieve, answer).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from langchain_core.embeddings import Embeddings
+
+from rag.embeddings import build_embeddings
+from rag.lexical import LexicalIndex
+from rag.record_manager import SQLiteRecordManager
+from rag.store import build_client, drop_collection, open_vectorstore
+
+if TYPE_CHECKING:
+    import chromadb
+    from langchain_chroma import Chroma
+
+    from rag.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class TimedEmbeddings(Embeddings):
+    """Wraps an embedder to measure time spent in it and report progress."""
+
+    def __init__(self, inner: Embeddings, batch_size: int = 32) -> None:
+        """Wrap ``inner``; ``model_id`` is passed through.
+
+        Args:
+            inner: The real embedder.
+            batch_size: Texts per call into ``inner`` (and per progress event).
+        """
+        self.inner = inner
+        self.batch_size = batch_size
+        self.model_id = getattr(inner, "model_id", type(inner).__name__)
+        self.seconds = 0.0
+        self.embedded = 0
+        self.listeners: list = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages in batches, timing them and notifying listeners."""
+        vectors: list[list[float]] = []
+        for begin in range(0, len(texts), self.batch_size):
+            batch = texts[begin : begin + self.batch_size]
+            start = time.perf_counter()
+            vectors.extend(self.inner.embed_documents(batch))
+            self.seconds += time.perf_counter() - start
+            self.embedded += len(batch)
+            for listener in list(self.listeners):
+                listener(len(batch))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a question."""
+        return self.inner.embed_query(text)
+
+
+class KnowledgeBase:
+    """The store and indexes of one knowledge base (a data dir and a store dir)."""
+
+    def __init__(
+        self, settings: Settings, embeddings: Embeddings | None = None
+    ) -> None:
+        """Describe the knowledge base; nothing is opened until used.
+
+        Args:
+            settings: App settings (data dir, store dir, backends).
+            embeddings: Embedder to use instead of the one settings name.
+        """
+        self.settings = settings
+        self._embeddings = embeddings
+        self._lock = threading.RLock()
+        self._lexical_checked = False
+
+    @cached_property
+    def embeddings(self) -> TimedEmbeddings:
+        """The embedder, wrapped for timing."""
+        return TimedEmbeddings(
+            self._embeddings or build_embeddings(self.settings),
+            self.settings.embedding_batch_size,
+        )
+
+    @cached_property
+    def client(self) -> chromadb.ClientAPI:
+        """The Chroma client."""
+        return build_client(self.settings)
+
+    @property
+    def location(self) -> str:
+        """Where the store lives, for messages."""
+        if self.settings.chroma_host:
+            return f"chroma://{self.settings.chroma_host}:{self.settings.chroma_port}"
+        return str(self.settings.vectorstore_dir)
+
+    @cached_property
+    def vectorstore(self) -> Chroma:
+        """The LangChain Chroma store (raises on an embedding-model mismatch)."""
+        return open_vectorstore(
+            self.client,
+            self.settings.collection_name,
+            self.embeddings,
+            where=self.location,
+        )
+
+    @cached_property
+    def record_manager(self) -> SQLiteRecordManager:
+        """The persistent record manager."""
+        return SQLiteRecordManager(
+            namespace=f"chroma/{self.settings.collection_name}",
+            db_path=self.settings.vectorstore_dir / "records.sqlite3",
+        )
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, loaded from disk."""
+        index = LexicalIndex(self.settings.vectorstore_dir / "lexical.pkl")
+        index.load()
+        return index
+
+    def chunk_count(self) -> int:
+        """Number of chunks in the collection."""
+        return self.vectorstore._collection.count()
+
+    def store_ids(self) -> list[str]:
+        """Every chunk id in the collection."""
+        ids: list[str] = []
+        collection = self.vectorstore._collection
+        total, offset = collection.count(), 0
+        while offset < total:
+            batch = collection.get(include=[], limit=5000, offset=offset)["ids"]
+            if not batch:
+                break
+            ids.extend(batch)
+            offset += len(batch)
+        return ids
+
+    def fetch_texts(self, ids: list[str]) -> dict[str, str]:
+        """Chunk texts by id."""
+        got = self.vectorstore._collection.get(ids=ids, include=["documents"])
+        return dict(zip(got["ids"], got["documents"], strict=True))
+
+    def sync_lexical(self) -> None:
+        """Bring the BM25 index in step with the collection and save it."""
+        with self._lock:
+            added, removed = self.lexical.sync(self.store_ids(), self.fetch_texts)
+            if (
+                added
+                or removed
+                or not (self.lexical.path and self.lexical.path.exists())
+            ):
+                self.lexical.save()
+            self._lexical_checked = True
+
+    def lexical_ready(self) -> LexicalIndex:
+        """The BM25 index, reloaded if another process saved a newer one.
+
+        On first use it is checked against the collection's size and
+        re-synced when they differ (for example after an interrupted ingest).
+        """
+        with self._lock:
+            if self.lexical.stale_on_disk():
+                self.lexical.load()
+                self._lexical_checked = False
+            if not self._lexical_checked:
+                if len(self.lexical) != self.chunk_count():
+                    self.sync_lexical()
+                self._lexical_checked = True
+            return self.lexical
+
+    def reset(self) -> None:
+        """Delete every chunk, record and index entry of this knowledge base."""
+        with self._lock:
+            drop_collection(self.client, self.settings.collection_name)
+            self.__dict__.pop("vectorstore", None)
+            self.record_manager.clear()
+            self.lexical.clear()
+            self._lexical_checked = False

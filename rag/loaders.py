@@ -1,0 +1,345 @@
+"""Load note files (.txt, .md, .pdf) into LangChain documents.
+
+Each loader returns one :class:`~langchain_core.documents.Document` per unit
+of the file: the whole text of a ``.txt`` file, one section per Markdown
+heading, one page per PDF page. Units carry ``source`` (the path as
+indexed), ``page`` (PDF, 1-based) or ``heading`` (Markdown heading path).
+Anything that cannot be read raises :class:`LoaderError` with a message fit
+for the user.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+PDF_SUFFIXES = frozenset({".pdf"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | PDF_SUFFIXES
+
+#: Share of "readable" characters below which PDF text counts as garbled.
+GARBLE_THRESHOLD = 0.7
+
+_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+
+
+class LoaderError(Exception):
+    """A file that cannot be ingested; the message says why."""
+
+
+def _is_readable(ch: str) -> bool:
+    code = ord(ch)
+    if code < 0x250 or 0x1E00 <= code < 0x1F00:  # Basic Latin, Latin-1, Latin Extended
+        return unicodedata.category(ch)[0] in "LNPSZ"
+    if 0x370 <= code < 0x400:  # Greek, common in formulas
+        return True
+    if (
+        0x2E80 <= code < 0xA000  # CJK radicals, punctuation, kana, ideographs
+        or 0xAC00 <= code < 0xD7B0  # Hangul
+        or 0xF900 <= code < 0xFB00  # CJK compatibility ideographs
+        or 0xFE30 <= code < 0xFE50  # CJK compatibility forms
+        or 0xFF00 <= code < 0xFFF0  # full-width forms
+        or 0x20000 <= code < 0x32000  # CJK extensions
+    ):
+        return True
+    category = unicodedata.category(ch)
+    return category[0] == "P" or category in ("Sm", "Sc", "Pd", "No")
+
+
+def readable_ratio(text: str) -> float:
+    """Share of non-space characters that are CJK, Latin, digits or punctuation.
+
+    Letters of other scripts count as unreadable: a CID font without a
+    Unicode map makes pypdf emit raw glyph ids, which land in scripts such as
+    Armenian, Hebrew or Thaana.
+
+    Args:
+        text: Extracted text.
+
+    Returns:
+        A value in [0, 1]; 1.0 for text without visible characters.
+    """
+    visible = [ch for ch in text if not ch.isspace()]
+    if not visible:
+        return 1.0
+    return sum(1 for ch in visible if _is_readable(ch)) / len(visible)
+
+
+def is_garbled(text: str) -> bool:
+    """Whether extracted text looks like a font without a Unicode map.
+
+    Args:
+        text: Text extracted from one PDF page.
+
+    Returns:
+        True when too few characters are readable.
+    """
+    stripped = "".join(text.split())
+    if len(stripped) < 4:
+        return False
+    return readable_ratio(stripped) < GARBLE_THRESHOLD
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode note bytes: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
+
+    Args:
+        data: Raw file content.
+        name: File name for error messages.
+
+    Returns:
+        The decoded text, without BOM and with ``\\n`` line ends.
+
+    Raises:
+        LoaderError: Empty, binary or undecodable content.
+    """
+    if not data.strip():
+        raise LoaderError(f"{name}: the file is empty")
+    text: str | None = None
+    if data.startswith(codecs.BOM_UTF8):
+        text = _try_decode(data[len(codecs.BOM_UTF8) :], "utf-8")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = _try_decode(data, "utf-16")
+    elif b"\x00" in data:
+        raise LoaderError(f"{name}: binary content, not a text file")
+    else:
+        text = _try_decode(data, "utf-8") or _try_decode(data, "gb18030")
+    if text is None:
+        raise LoaderError(
+            f"{name}: unknown text encoding (expected UTF-8 or GBK/GB18030)"
+        )
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if readable_ratio(text) < GARBLE_THRESHOLD or _control_ratio(text) > 0.01:
+        raise LoaderError(f"{name}: binary content, not a text file")
+    if not text.strip():
+        raise LoaderError(f"{name}: the file is empty")
+    return text
+
+
+def _try_decode(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _control_ratio(text: str) -> float:
+    controls = sum(
+        1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t\f"
+    )
+    return controls / max(len(text), 1)
+
+
+def load_text(path: Path, source: str) -> list[Document]:
+    """Load a plain-text note as one document.
+
+    Args:
+        path: File to read.
+        source: Value of the ``source`` metadata.
+
+    Returns:
+        One document with ``offset`` 0.
+    """
+    text = decode_text(path.read_bytes(), source)
+    return [Document(page_content=text, metadata={"source": source, "offset": 0})]
+
+
+def split_markdown_sections(text: str) -> list[tuple[str, int, str]]:
+    """Cut Markdown at ATX headings, ignoring headings inside code fences.
+
+    Args:
+        text: Markdown source.
+
+    Returns:
+        ``(heading_path, offset, section_text)`` triples in file order; the
+        heading path joins the enclosing headings with `` > ``.
+    """
+    sections: list[tuple[str, int, str]] = []
+    stack: list[tuple[int, str]] = []
+    start, heading, offset, in_fence = 0, "", 0, False
+    for line in text.splitlines(keepends=True):
+        if _FENCE_RE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING_RE.match(line.rstrip("\n"))
+        if match:
+            sections.append((heading, start, text[start:offset]))
+            level, title = len(match.group(1)), match.group(2).strip()
+            stack = [(lvl, t) for lvl, t in stack if lvl < level] + [(level, title)]
+            heading, start = " > ".join(t for _, t in stack), offset
+        offset += len(line)
+    sections.append((heading, start, text[start:]))
+    return [s for s in sections if s[2].strip()]
+
+
+def load_markdown(path: Path, source: str) -> list[Document]:
+    """Load a Markdown note as one document per heading section.
+
+    Args:
+        path: File to read.
+        source: Value of the ``source`` metadata.
+
+    Returns:
+        Documents with ``heading`` (may be empty before the first heading) and ``offset``.
+    """
+    text = decode_text(path.read_bytes(), source)
+    return [
+        Document(
+            page_content=section,
+            metadata={"source": source, "heading": heading, "offset": offset},
+        )
+        for heading, offset, section in split_markdown_sections(text)
+    ]
+
+
+def _pypdf_pages(path: Path, source: str) -> list[str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoaderError(
+                f"{source}: the PDF is encrypted with a password; save a copy without it"
+            )
+        return [page.extract_text() or "" for page in reader.pages]
+    except LoaderError:
+        raise
+    except (
+        PdfReadError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OSError,
+    ) as exc:
+        raise _PdfUnreadable(str(exc)) from exc
+    except Exception as exc:  # pypdf raises many types on broken files
+        if "encrypt" in str(exc).lower() or "decrypt" in str(exc).lower():
+            raise LoaderError(
+                f"{source}: the PDF is encrypted; save a copy without a password"
+            ) from exc
+        raise _PdfUnreadable(str(exc)) from exc
+
+
+class _PdfUnreadable(Exception):
+    pass
+
+
+def _pdfium_pages(path: Path, source: str) -> list[str]:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise LoaderError(
+                f"{source}: the PDF is encrypted; save a copy without a password"
+            ) from exc
+        raise LoaderError(
+            f"{source}: not a readable PDF (corrupt or truncated file)"
+        ) from exc
+    try:
+        pages = []
+        for page in pdf:
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+        return pages
+    finally:
+        pdf.close()
+
+
+def load_pdf(path: Path, source: str) -> list[Document]:
+    """Load a PDF as one document per non-empty page.
+
+    pypdf extracts first; when its text for any page is garbled (a font
+    without a Unicode map), the whole file is read again with pypdfium2.
+
+    Args:
+        path: File to read.
+        source: Value of the ``source`` metadata.
+
+    Returns:
+        Documents with 1-based ``page`` and ``offset`` 0.
+
+    Raises:
+        LoaderError: Corrupt, encrypted or text-less PDF.
+    """
+    with path.open("rb") as fh:
+        if not fh.read(1024).lstrip().startswith(b"%PDF"):
+            raise LoaderError(f"{source}: not a PDF file (no %PDF header)")
+    try:
+        pages = _pypdf_pages(path, source)
+        engine = "pypdf"
+        if any(is_garbled(p) for p in pages):
+            logger.info("%s: pypdf text is garbled, extracting with pypdfium2", source)
+            pages, engine = _pdfium_pages(path, source), "pypdfium2"
+    except _PdfUnreadable as exc:
+        logger.info("%s: pypdf failed (%s), trying pypdfium2", source, exc)
+        pages, engine = _pdfium_pages(path, source), "pypdfium2"
+    docs = []
+    for number, text in enumerate(pages, start=1):
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+        if not text.strip():
+            continue
+        if is_garbled(text):
+            logger.warning("%s: page %d has unreadable text, skipped", source, number)
+            continue
+        docs.append(
+            Document(
+                page_content=text,
+                metadata={"source": source, "page": number, "offset": 0},
+            )
+        )
+    if not docs:
+        if not pages:
+            raise LoaderError(f"{source}: the PDF has no pages")
+        raise LoaderError(
+            f"{source}: the PDF has no text layer (scanned images?); run OCR on it first"
+        )
+    logger.debug("%s: %d pages with text via %s", source, len(docs), engine)
+    return docs
+
+
+def load_file(path: Path, source: str) -> list[Document]:
+    """Load any supported note file.
+
+    Args:
+        path: File to read.
+        source: Value of the ``source`` metadata (path as indexed).
+
+    Returns:
+        The file's documents, at least one.
+
+    Raises:
+        LoaderError: Unsupported type, unreadable or empty file.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoaderError(
+            f"{source}: unsupported file type '{suffix or '(none)'}'; "
+            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    if not path.is_file():
+        raise LoaderError(f"{source}: no such file")
+    if path.stat().st_size == 0:
+        raise LoaderError(f"{source}: the file is empty")
+    try:
+        if suffix in PDF_SUFFIXES:
+            return load_pdf(path, source)
+        if suffix in (".md", ".markdown"):
+            return load_markdown(path, source)
+        return load_text(path, source)
+    except OSError as exc:
+        raise LoaderError(
+            f"{source}: cannot read the file ({exc.strerror or exc})"
+        ) from exc

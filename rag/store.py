@@ -1,0 +1,110 @@
+"""The Chroma vector store, its client, and the embedding-model guard.
+
+The collection is created in cosine space and records, in its metadata,
+which embedding model filled it. Opening it with another model raises
+:class:`EmbeddingModelMismatch`, which tells the user how to re-index.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from rag.embeddings import model_id_of
+
+if TYPE_CHECKING:
+    import chromadb
+
+    from rag.config import Settings
+
+logger = logging.getLogger(__name__)
+
+MODEL_KEY = "embedding_model"
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked; the message says what to do."""
+
+
+class EmbeddingModelMismatch(StoreError):
+    """The collection was built by a different embedding model."""
+
+
+def build_client(settings: Settings) -> chromadb.ClientAPI:
+    """Create the Chroma client: a server when ``CHROMA_HOST`` is set, else on disk.
+
+    Args:
+        settings: App settings.
+
+    Returns:
+        A Chroma client with telemetry off.
+    """
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            settings=chroma_settings,
+        )
+    settings.vectorstore_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(settings.vectorstore_dir / "chroma"), settings=chroma_settings
+    )
+
+
+def recorded_model(client: chromadb.ClientAPI, name: str) -> str | None:
+    """The embedding model recorded on collection ``name``, or None if it does not exist."""
+    try:
+        collection = client.get_collection(name=name, embedding_function=None)
+    except Exception:  # chromadb raises NotFoundError / ValueError by version
+        return None
+    return (collection.metadata or {}).get(MODEL_KEY, "unknown")
+
+
+def open_vectorstore(
+    client: chromadb.ClientAPI, name: str, embeddings: Embeddings, *, where: str
+) -> Chroma:
+    """Open (or create) the collection for ``embeddings``.
+
+    Args:
+        client: Chroma client.
+        name: Collection name.
+        embeddings: The embedder in use.
+        where: Human description of the store location, for messages.
+
+    Returns:
+        A LangChain :class:`Chroma` bound to the collection.
+
+    Raises:
+        EmbeddingModelMismatch: The collection was built with another model.
+    """
+    wanted = model_id_of(embeddings)
+    found = recorded_model(client, name)
+    if found is not None and found != wanted:
+        raise EmbeddingModelMismatch(
+            f"The store at {where} was built with embedding model '{found}', but the current "
+            f"setting is '{wanted}'. Re-index with: python -m rag.ingest --rebuild "
+            f"(or set EMBEDDING_BACKEND back to the model that built it)."
+        )
+    return Chroma(
+        collection_name=name,
+        embedding_function=embeddings,
+        client=client,
+        collection_metadata={MODEL_KEY: wanted},
+        collection_configuration={"hnsw": {"space": "cosine"}},
+    )
+
+
+def drop_collection(client: chromadb.ClientAPI, name: str) -> None:
+    """Delete collection ``name`` if it exists."""
+    try:
+        client.delete_collection(name=name)
+        logger.info("deleted collection %s", name)
+    except Exception:  # not found
+        logger.debug("collection %s did not exist", name)
