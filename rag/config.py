@@ -50,28 +50,26 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
 
-    chunk_size: int = Field(
-        360, ge=50, le=4000, description="Target chunk length in characters."
-    )
-    chunk_overlap: int = Field(
-        80, ge=40, description="Overlap between chunks in characters."
-    )
+    chunk_size: int = Field(360, ge=50, le=4000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(80, ge=40, description="Overlap between chunks in characters.")
 
     top_k: int = Field(5, ge=1, le=50, description="Chunks returned per question.")
-    fetch_k: int = Field(
-        30, ge=1, le=500, description="Candidates per retriever before fusion."
-    )
+    fetch_k: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
-    vector_weight: float = Field(
-        1.0, ge=0.0, description="Weight of vector ranks in fusion."
+    vector_weight: float = Field(1.0, ge=0.0, description="Weight of vector ranks in fusion.")
+    bm25_weight: float = Field(1.0, ge=0.0, description="Weight of BM25 ranks in fusion.")
+
+    refuse_below_zh: float = Field(
+        0.88, description="Refuse a Chinese question when the best cosine is below this."
     )
-    bm25_weight: float = Field(
-        1.0, ge=0.0, description="Weight of BM25 ranks in fusion."
+    refuse_below_en: float = Field(
+        0.86, description="Refuse an English question when the best cosine is below this."
+    )
+    answer_passage_tokens: int = Field(
+        700, ge=100, description="Token budget for passages in the prompt (time to first token)."
     )
 
-    max_upload_mb: float = Field(
-        50.0, gt=0, description="Largest accepted file, in MB."
-    )
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest accepted file, in MB.")
 
     llm_provider: Literal["local", "openai", "fake"] = Field(
         "local",
@@ -83,23 +81,15 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(
         Path("~/.cache/notes-qa"), description="Where the bundled GGUF is assembled."
     )
-    llm_context_tokens: int = Field(
-        4096, ge=512, description="Context window of the local model."
-    )
+    llm_context_tokens: int = Field(4096, ge=512, description="Context window of the local model.")
     llm_max_tokens: int = Field(512, ge=16, description="Longest answer in tokens.")
     llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
-    llm_threads: int | None = Field(
-        None, ge=1, description="CPU threads (default: all cores)."
-    )
+    llm_threads: int | None = Field(None, ge=1, description="CPU threads (default: all cores).")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint.")
-    openai_api_key: SecretStr | None = Field(
-        None, description="API key for that endpoint."
-    )
+    openai_api_key: SecretStr | None = Field(None, description="API key for that endpoint.")
     openai_model: str = Field("gpt-4o-mini", description="Model name on that endpoint.")
 
-    chroma_host: str | None = Field(
-        None, description="Chroma server host (else on disk)."
-    )
+    chroma_host: str | None = Field(None, description="Chroma server host (else on disk).")
     chroma_port: int = Field(8000, ge=1, le=65535)
 
     @field_validator(
@@ -121,10 +111,7 @@ class Settings(BaseSettings):
                 f"CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "
                 f"CHUNK_SIZE ({self.chunk_size})"
             )
-        if (
-            self.embedding_backend == "sentence-transformers"
-            and not self.embedding_model_path
-        ):
+        if self.embedding_backend == "sentence-transformers" and not self.embedding_model_path:
             raise ValueError(
                 "EMBEDDING_BACKEND=sentence-transformers needs EMBEDDING_MODEL_PATH "
                 "(a local model folder)"

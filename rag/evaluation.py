@@ -34,9 +34,10 @@ def is_hit(source: dict[str, Any], gold: dict[str, Any]) -> bool:
         return True
     gold_source, gold_page = gold.get("source"), gold.get("page")
     if gold_source and gold_page is not None:
-        same_file = PurePosixPath(str(source.get("source", ""))).name == PurePosixPath(
-            str(gold_source)
-        ).name
+        same_file = (
+            PurePosixPath(str(source.get("source", ""))).name
+            == PurePosixPath(str(gold_source)).name
+        )
         return same_file and source.get("page") == gold_page
     return False
 

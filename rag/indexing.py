@@ -73,7 +73,8 @@ class IngestReport:
         rate = embedded / self.seconds if self.seconds > 0 else 0.0
         n_ok = len([f for f in self.files if f.status not in ("failed", "deleted")])
         return (
-            f"{n_ok} files ingested, {len(self.failed)} failed: chunks added {self.total('added')}, "
+            f"{n_ok} files ingested, {len(self.failed)} failed: "
+            f"chunks added {self.total('added')}, "
             f"updated {self.total('updated')}, skipped {self.total('skipped')}, "
             f"deleted {self.total('deleted')}; {self.seconds:.1f} s, {rate:.1f} chunks/s"
         )
@@ -115,14 +116,8 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
         if path.is_dir():
             folders.append(path.resolve())
             for child in sorted(path.rglob("*")):
-                hidden = any(
-                    part.startswith(".") for part in child.relative_to(path).parts
-                )
-                if (
-                    child.is_file()
-                    and not hidden
-                    and child.suffix.lower() in SUPPORTED_SUFFIXES
-                ):
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append(child)
         else:
             files.append(path)
@@ -152,9 +147,7 @@ class Ingestor:
         self.kb = kb
         self.progress = progress or (lambda event, payload: None)
 
-    def ingest(
-        self, paths: Iterable[Path] | None = None, rebuild: bool = False
-    ) -> IngestReport:
+    def ingest(self, paths: Iterable[Path] | None = None, rebuild: bool = False) -> IngestReport:
         """Ingest files and folders (default: the data dir).
 
         Args:
@@ -189,9 +182,7 @@ class Ingestor:
         report.embed_seconds = self.kb.embeddings.seconds - embed_before
         return report
 
-    def _ingest_file(
-        self, path: Path, source: str, known: FileRecord | None
-    ) -> FileResult:
+    def _ingest_file(self, path: Path, source: str, known: FileRecord | None) -> FileResult:
         settings = self.kb.settings
         try:
             if path.is_file() and path.stat().st_size > settings.max_upload_bytes:
@@ -232,11 +223,7 @@ class Ingestor:
             FileRecord(source, len(chunks), pages, fingerprint, time.time())
         )
         status = "added" if known is None else "updated"
-        if (
-            result["num_added"] == 0
-            and result["num_deleted"] == 0
-            and known is not None
-        ):
+        if result["num_added"] == 0 and result["num_deleted"] == 0 and known is not None:
             status = "unchanged"
         return FileResult(
             source,

@@ -22,12 +22,8 @@ from rag.knowledge_base import KnowledgeBase
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m rag.ingest", description=__doc__)
-    parser.add_argument(
-        "paths", nargs="*", type=Path, help="files or folders (default: DATA_DIR)"
-    )
-    parser.add_argument(
-        "--rebuild", action="store_true", help="drop the store and index anew"
-    )
+    parser.add_argument("paths", nargs="*", type=Path, help="files or folders (default: DATA_DIR)")
+    parser.add_argument("--rebuild", action="store_true", help="drop the store and index anew")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     return parser.parse_args(argv)
@@ -46,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     settings = get_settings()
     kb = KnowledgeBase(settings)
-    bar = tqdm(
-        total=0, unit="chunk", desc="embedding", disable=args.quiet, file=sys.stderr
-    )
+    bar = tqdm(total=0, unit="chunk", desc="embedding", disable=args.quiet, file=sys.stderr)
 
     def on_progress(event: str, payload: object) -> None:
         if event == "file" and isinstance(payload, FileResult):
@@ -62,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     kb.embeddings.listeners.append(on_embed)
     try:
-        report = Ingestor(kb, progress=on_progress).ingest(
-            args.paths or None, rebuild=args.rebuild
-        )
+        report = Ingestor(kb, progress=on_progress).ingest(args.paths or None, rebuild=args.rebuild)
     finally:
         bar.close()
     for failed in report.failed:

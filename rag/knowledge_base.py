@@ -68,9 +68,7 @@ class TimedEmbeddings(Embeddings):
 class KnowledgeBase:
     """The store and indexes of one knowledge base (a data dir and a store dir)."""
 
-    def __init__(
-        self, settings: Settings, embeddings: Embeddings | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
         """Describe the knowledge base; nothing is opened until used.
 
         Args:
@@ -153,11 +151,7 @@ class KnowledgeBase:
         """Bring the BM25 index in step with the collection and save it."""
         with self._lock:
             added, removed = self.lexical.sync(self.store_ids(), self.fetch_texts)
-            if (
-                added
-                or removed
-                or not (self.lexical.path and self.lexical.path.exists())
-            ):
+            if added or removed or not (self.lexical.path and self.lexical.path.exists()):
                 self.lexical.save()
             self._lexical_checked = True
 

@@ -178,9 +178,7 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex:
     """An incremental BM25 (Okapi) index keyed by chunk id."""
 
-    def __init__(
-        self, path: Path | None = None, k1: float = 1.5, b: float = 0.75
-    ) -> None:
+    def __init__(self, path: Path | None = None, k1: float = 1.5, b: float = 0.75) -> None:
         """Create an empty index; call :meth:`load` to read the saved one.
 
         Args:
@@ -271,9 +269,7 @@ class LexicalIndex:
                 batch = missing[start : start + 1000]
                 added += self.add(fetch_texts(batch).items())
         if added or removed:
-            logger.info(
-                "lexical index: +%d -%d chunks (%d total)", added, removed, len(self)
-            )
+            logger.info("lexical index: +%d -%d chunks (%d total)", added, removed, len(self))
         return added, removed
 
     def _build(self) -> None:
@@ -313,6 +309,14 @@ class LexicalIndex:
                 self._build()
             return self._glossary  # type: ignore[return-value]
 
+    def doc_freq(self, term: str) -> int:
+        """How many chunks contain ``term``."""
+        with self._lock:
+            if self._dirty:
+                self._build()
+            posting = self._postings.get(term)
+            return 0 if posting is None else len(posting[0])
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top chunks for ``query`` by BM25.
 
@@ -335,9 +339,7 @@ class LexicalIndex:
                 if posting is None:
                     continue
                 docs, freqs, idf = posting
-                scores[docs] += (
-                    qf * idf * freqs * (self.k1 + 1) / (freqs + self._norm[docs])
-                )
+                scores[docs] += qf * idf * freqs * (self.k1 + 1) / (freqs + self._norm[docs])
             k = min(k, int((scores > 0).sum()))
             if k <= 0:
                 return []
@@ -373,12 +375,11 @@ class LexicalIndex:
                 payload = pickle.load(fh)
             if payload.get("version") != FORMAT_VERSION:
                 raise ValueError("old format")
-        except Exception as exc:  # corrupt or old file: resync from the store
+        except Exception as exc:  # noqa: BLE001 - corrupt or old file: resync from the store
             logger.warning(
-                "lexical index at %s unreadable (%s); it will be rebuilt",
-                self.path,
-                exc,
+                "lexical index at %s unreadable (%s); it will be rebuilt", self.path, exc
             )
+            self._mtime = self.path.stat().st_mtime
             return False
         with self._lock:
             self._tf = payload["tf"]

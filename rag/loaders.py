@@ -96,7 +96,7 @@ def decode_text(data: bytes, name: str) -> str:
         name: File name for error messages.
 
     Returns:
-        The decoded text, without BOM and with ``\\n`` line ends.
+        The decoded text, without BOM and with Unix line ends.
 
     Raises:
         LoaderError: Empty, binary or undecodable content.
@@ -113,9 +113,7 @@ def decode_text(data: bytes, name: str) -> str:
     else:
         text = _try_decode(data, "utf-8") or _try_decode(data, "gb18030")
     if text is None:
-        raise LoaderError(
-            f"{name}: unknown text encoding (expected UTF-8 or GBK/GB18030)"
-        )
+        raise LoaderError(f"{name}: unknown text encoding (expected UTF-8 or GBK/GB18030)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if readable_ratio(text) < GARBLE_THRESHOLD or _control_ratio(text) > 0.01:
         raise LoaderError(f"{name}: binary content, not a text file")
@@ -132,9 +130,7 @@ def _try_decode(data: bytes, encoding: str) -> str | None:
 
 
 def _control_ratio(text: str) -> float:
-    controls = sum(
-        1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t\f"
-    )
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t\f")
     return controls / max(len(text), 1)
 
 
@@ -243,9 +239,7 @@ def _pdfium_pages(path: Path, source: str) -> list[str]:
             raise LoaderError(
                 f"{source}: the PDF is encrypted; save a copy without a password"
             ) from exc
-        raise LoaderError(
-            f"{source}: not a readable PDF (corrupt or truncated file)"
-        ) from exc
+        raise LoaderError(f"{source}: not a readable PDF (corrupt or truncated file)") from exc
     try:
         pages = []
         for page in pdf:
@@ -340,6 +334,4 @@ def load_file(path: Path, source: str) -> list[Document]:
             return load_markdown(path, source)
         return load_text(path, source)
     except OSError as exc:
-        raise LoaderError(
-            f"{source}: cannot read the file ({exc.strerror or exc})"
-        ) from exc
+        raise LoaderError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc

@@ -71,13 +71,16 @@ class QAService:
             The contract record.
         """
         start = time.perf_counter()
-        docs = self.retrieve(question, k)
-        retrieved = time.perf_counter()
         record: dict[str, Any] = {"id": qid, "question": question, "answer": ""}
         if use_llm:
-            result = self.answerer.answer(question, docs)
-            record["answer"] = result.text
-            record["refused"] = result.refused
+            for event in self.answerer.stream(question, k=k):
+                if event.kind == "sources":
+                    docs, retrieved = event.docs, time.perf_counter()
+                elif event.kind == "done":
+                    record["answer"], record["refused"] = event.text, event.refused
+        else:
+            docs = self.retrieve(question, k)
+            retrieved = time.perf_counter()
         done = time.perf_counter()
         record["sources"] = [source_record(d) for d in docs]
         record["timings_ms"] = {
@@ -88,7 +91,7 @@ class QAService:
         return record
 
     @property
-    def answerer(self):  # noqa: ANN201 - imported lazily to keep retrieval-only runs light
+    def answerer(self):
         """The answer chain, built on first use."""
         if self._answerer is None:
             from rag.answer import Answerer

@@ -43,9 +43,7 @@ class SQLiteRecordManager(RecordManager):
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            str(db_path), check_same_thread=False, isolation_level=None
-        )
+        self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self.create_schema()
@@ -108,12 +106,8 @@ class SQLiteRecordManager(RecordManager):
             raise ValueError("keys and group_ids must have the same length")
         now = self.get_time()
         if time_at_least is not None and now < time_at_least:
-            raise ValueError(
-                f"time_at_least ({time_at_least}) is in the future (now {now})"
-            )
-        rows = [
-            (self.namespace, k, g, now) for k, g in zip(keys, group_ids, strict=True)
-        ]
+            raise ValueError(f"time_at_least ({time_at_least}) is in the future (now {now})")
+        rows = [(self.namespace, k, g, now) for k, g in zip(keys, group_ids, strict=True)]
         with self._lock:
             self._conn.executemany(
                 "INSERT INTO records (namespace, key, group_id, updated_at) VALUES (?, ?, ?, ?) "
@@ -242,7 +236,5 @@ class SQLiteRecordManager(RecordManager):
     def clear(self) -> None:
         """Remove every record and file row of this namespace."""
         with self._lock:
-            self._conn.execute(
-                "DELETE FROM records WHERE namespace=?", [self.namespace]
-            )
+            self._conn.execute("DELETE FROM records WHERE namespace=?", [self.namespace])
             self._conn.execute("DELETE FROM files WHERE namespace=?", [self.namespace])

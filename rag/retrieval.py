@@ -133,11 +133,7 @@ class HybridRetriever(BaseRetriever):
                 vector_score=round(vector_scores[chunk_id], 4)
                 if chunk_id in vector_scores
                 else None,
-                bm25_score=round(bm25_scores[chunk_id], 4)
-                if chunk_id in bm25_scores
-                else None,
+                bm25_score=round(bm25_scores[chunk_id], 4) if chunk_id in bm25_scores else None,
             )
-            results.append(
-                Document(page_content=doc.page_content, metadata=meta, id=chunk_id)
-            )
+            results.append(Document(page_content=doc.page_content, metadata=meta, id=chunk_id))
         return results

@@ -34,9 +34,7 @@ SEPARATORS = [
 ]
 
 
-def make_splitter(
-    chunk_size: int, chunk_overlap: int
-) -> RecursiveCharacterTextSplitter:
+def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
     """Create the sentence-aware splitter.
 
     Args:
@@ -56,9 +54,7 @@ def make_splitter(
     )
 
 
-def split_documents(
-    docs: list[Document], chunk_size: int, chunk_overlap: int
-) -> list[Document]:
+def split_documents(docs: list[Document], chunk_size: int, chunk_overlap: int) -> list[Document]:
     """Split the units of one file into numbered chunks.
 
     Args:

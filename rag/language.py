@@ -1,0 +1,25 @@
+"""Language detection for questions (Chinese or English), by script share."""
+
+from __future__ import annotations
+
+import re
+
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+
+def detect_language(text: str) -> str:
+    """``"zh"`` when the text has Chinese characters in good share, else ``"en"``.
+
+    A Chinese question full of English terms ("RAG 和 fine-tuning 的区别") is
+    Chinese: one CJK character counts as much as one English word.
+
+    Args:
+        text: A question.
+
+    Returns:
+        ``"zh"`` or ``"en"``.
+    """
+    cjk = len(_CJK_RE.findall(text))
+    words = len(re.findall(r"[A-Za-z]+", text))
+    return "zh" if cjk and cjk >= words else "en"

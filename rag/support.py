@@ -1,0 +1,106 @@
+"""Decide, from retrieval evidence alone, whether the notes can answer a question.
+
+The small local model answers from its own memory when the passages do not
+help, so the chain asks it nothing when :func:`assess_support` says the
+passages do not support an answer. The evidence:
+
+* ``unknown``: technical terms of the question that the notes never mention
+  (neither the term nor any glossary translation of it). In a Chinese
+  question every Latin-script token is such a term ("DPO 和 PPO 的区别");
+  in an English question only acronyms, CamelCase and words with digits are.
+* ``vector``: the cosine similarity of the best passage, with a threshold
+  per question language (cross-lingual similarities run lower).
+
+Thresholds come from settings and were calibrated on the dev set with
+``scripts/calibrate_support.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+from rag.glossary import expand_query
+from rag.language import detect_language
+from rag.lexical import STOPWORDS, LexicalIndex, tokenize
+
+_LATIN_TERM_RE = re.compile(r"^[a-z0-9][a-z0-9\-_.]*$")
+
+
+@dataclass(frozen=True)
+class Support:
+    """Retrieval evidence for one question."""
+
+    supported: bool
+    language: str
+    vector: float
+    unknown: tuple[str, ...]
+
+
+def _jargon(question: str) -> set[str]:
+    """Lower-cased English tokens written like jargon: ACRONYM, CamelCase, with digits."""
+    found = set()
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]*", question):
+        inner_caps = sum(1 for ch in word[1:] if ch.isupper())
+        if inner_caps or any(ch.isdigit() for ch in word):
+            found.add(word.lower())
+    return found
+
+
+def unknown_terms(question: str, lexical: LexicalIndex, language: str) -> list[str]:
+    """Technical terms of ``question`` that the indexed notes never mention.
+
+    Args:
+        question: The question.
+        lexical: The BM25 index of the notes.
+        language: ``"zh"`` or ``"en"`` (see :func:`detect_language`).
+
+    Returns:
+        The unknown terms, in question order.
+    """
+    glossary = lexical.glossary()
+    jargon = _jargon(question) if language == "en" else None
+    unknown = []
+    for term in dict.fromkeys(tokenize(question)):
+        if not _LATIN_TERM_RE.match(term) or term in STOPWORDS or len(term) < 2:
+            continue
+        if jargon is not None and term not in jargon:
+            continue
+        if lexical.doc_freq(term) > 0 or (term.endswith("s") and lexical.doc_freq(term[:-1]) > 0):
+            continue
+        if any(lexical.doc_freq(t) > 0 for t in tokenize(" ".join(expand_query(term, glossary)))):
+            continue
+        unknown.append(term)
+    return unknown
+
+
+def assess_support(
+    question: str,
+    docs: list[Document],
+    lexical: LexicalIndex,
+    *,
+    min_vector_zh: float,
+    min_vector_en: float,
+) -> Support:
+    """Whether the retrieved passages support answering ``question``.
+
+    Args:
+        question: The (standalone) question.
+        docs: Retrieved passages, best first, with ``vector_score`` metadata.
+        lexical: The BM25 index (document frequencies, glossary).
+        min_vector_zh: Cosine threshold for Chinese questions.
+        min_vector_en: Cosine threshold for English questions.
+
+    Returns:
+        The decision and its evidence.
+    """
+    language = detect_language(question)
+    if not docs:
+        return Support(False, language, 0.0, ())
+    unknown = unknown_terms(question, lexical, language)
+    vector = max((d.metadata.get("vector_score") or 0.0) for d in docs)
+    threshold = min_vector_zh if language == "zh" else min_vector_en
+    supported = not unknown and vector >= threshold
+    return Support(supported, language, round(vector, 4), tuple(unknown))
