@@ -375,7 +375,7 @@ class LexicalIndex:
                 payload = pickle.load(fh)
             if payload.get("version") != FORMAT_VERSION:
                 raise ValueError("old format")
-        except Exception as exc:  # noqa: BLE001 - corrupt or old file: resync from the store
+        except Exception as exc:
             logger.warning(
                 "lexical index at %s unreadable (%s); it will be rebuilt", self.path, exc
             )
