@@ -182,7 +182,9 @@ class Ingestor:
         report.embed_seconds = self.kb.embeddings.seconds - embed_before
         return report
 
-    def _ingest_file(self, path: Path, source: str, known: FileRecord | None) -> FileResult:
+    def _ingest_file(
+        self, path: Path, source: str, known: FileRecord | None, force: bool = False
+    ) -> FileResult:
         settings = self.kb.settings
         try:
             if path.is_file() and path.stat().st_size > settings.max_upload_bytes:
@@ -195,7 +197,7 @@ class Ingestor:
                 if path.is_file()
                 else ""
             )
-            if known and known.sha256 == fingerprint:
+            if known and known.sha256 == fingerprint and not force:
                 return FileResult(
                     source, "unchanged", chunks=known.chunks, pages=known.pages,
                     skipped=known.chunks,
@@ -251,6 +253,38 @@ class Ingestor:
                 continue
             results.append(self.delete_source(source))
         return results
+
+    def remove(self, source: str, delete_file: bool = True) -> FileResult:
+        """Remove a note from the store and (by default) from the data dir.
+
+        Args:
+            source: The source id, as indexed.
+            delete_file: Also delete the file when it lives in the data dir.
+
+        Returns:
+            A ``deleted`` result.
+        """
+        result = self.delete_source(source)
+        path = self.kb.settings.data_dir / source
+        if delete_file and not Path(source).is_absolute() and path.is_file():
+            path.unlink()
+        self.kb.sync_lexical()
+        return result
+
+    def reindex(self, source: str) -> FileResult:
+        """Parse, split and index one known source again, from scratch.
+
+        Args:
+            source: The source id, as indexed.
+
+        Returns:
+            The file's result; its old chunks are kept if it fails to load.
+        """
+        path = Path(source) if Path(source).is_absolute() else self.kb.settings.data_dir / source
+        known = {r.source: r for r in self.kb.record_manager.files()}.get(source)
+        result = self._ingest_file(path, source, known, force=True)
+        self.kb.sync_lexical()
+        return result
 
     def delete_source(self, source: str) -> FileResult:
         """Remove every chunk of one source from the store.
