@@ -24,6 +24,8 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for name in ("httpx", "chromadb", "jieba", "urllib3", "sentence_transformers"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # pypdf warns about broken files without naming them; our loader reports them instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def run_cli(main: Callable[[], int]) -> None:

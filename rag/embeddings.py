@@ -156,7 +156,7 @@ def build_embeddings(settings: Settings) -> Embeddings:
             "batch_size": settings.embedding_batch_size,
         },
     )
-    object.__setattr__(embedder, "model_id", f"sentence-transformers/{path.name}")
+    object.__setattr__(embedder, "model_id", f"sentence-transformers:{path.as_posix()}")
     return embedder
 
 

@@ -207,7 +207,7 @@ class Ingestor:
             if not chunks:
                 raise LoaderError(f"{source}: no text to index")
         except LoaderError as exc:
-            logger.warning("%s", exc)
+            logger.info("%s", exc)
             return FileResult(source, "failed", error=str(exc))
         result = index(
             chunks,

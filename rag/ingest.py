@@ -46,8 +46,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_progress(event: str, payload: object) -> None:
         if event == "file" and isinstance(payload, FileResult):
-            if payload.status == "failed":
-                tqdm.write(f"FAILED {payload.error}", file=sys.stderr)
             bar.set_postfix_str(payload.source[-40:], refresh=True)
 
     def on_embed(n: int) -> None:

@@ -29,6 +29,10 @@ GARBLE_THRESHOLD = 0.7
 
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
+#: A PDF line break between two Chinese characters is a hard wrap, not a paragraph end.
+_HARD_WRAP_RE = re.compile(
+    r"([\u4e00-\u9fff，、；：“”（）])[ \t]*\n[ \t]*(?=[\u4e00-\u9fff，、；：“”（）])"
+)
 
 
 class LoaderError(Exception):
@@ -48,6 +52,11 @@ def _is_readable(ch: str) -> bool:
         or 0xFE30 <= code < 0xFE50  # CJK compatibility forms
         or 0xFF00 <= code < 0xFFF0  # full-width forms
         or 0x20000 <= code < 0x32000  # CJK extensions
+        or 0x0300 <= code < 0x0370  # combining marks (accents in formulas)
+        or 0x1D00 <= code < 0x1DC0  # phonetic extensions, small letters in formulas
+        or 0x2070 <= code < 0x20A0  # super- and subscripts
+        or 0x2100 <= code < 0x2150  # letterlike symbols (ℝ, ℓ)
+        or 0x1D400 <= code < 0x1D800  # mathematical alphanumerics (𝑥, 𝑓)
     ):
         return True
     category = unicodedata.category(ch)
@@ -283,6 +292,7 @@ def load_pdf(path: Path, source: str) -> list[Document]:
     docs = []
     for number, text in enumerate(pages, start=1):
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+        text = _HARD_WRAP_RE.sub(r"\1", text)
         if not text.strip():
             continue
         if is_garbled(text):
@@ -317,14 +327,16 @@ def load_file(path: Path, source: str) -> list[Document]:
     Raises:
         LoaderError: Unsupported type, unreadable or empty file.
     """
+    if not path.exists():
+        raise LoaderError(f"{source}: no such file or folder")
+    if not path.is_file():
+        raise LoaderError(f"{source}: not a regular file")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoaderError(
             f"{source}: unsupported file type '{suffix or '(none)'}'; "
             f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
         )
-    if not path.is_file():
-        raise LoaderError(f"{source}: no such file")
     if path.stat().st_size == 0:
         raise LoaderError(f"{source}: the file is empty")
     try:

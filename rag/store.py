@@ -25,6 +25,38 @@ logger = logging.getLogger(__name__)
 MODEL_KEY = "embedding_model"
 
 
+class BatchedChroma(Chroma):
+    """:class:`Chroma` that splits large writes and deletes into the client's max batch size."""
+
+    def _max_batch(self) -> int:
+        try:
+            return max(1, int(self._client.get_max_batch_size()))
+        except (AttributeError, TypeError, ValueError):
+            return 1000
+
+    def add_texts(self, texts, metadatas=None, ids=None, **kwargs):  # noqa: D102
+        texts, size = list(texts), self._max_batch()
+        if len(texts) <= size:
+            return super().add_texts(texts, metadatas=metadatas, ids=ids, **kwargs)
+        out: list[str] = []
+        for start in range(0, len(texts), size):
+            out += super().add_texts(
+                texts[start : start + size],
+                metadatas=metadatas[start : start + size] if metadatas else None,
+                ids=ids[start : start + size] if ids else None,
+                **kwargs,
+            )
+        return out
+
+    def delete(self, ids=None, **kwargs):  # noqa: D102
+        if not ids:
+            return super().delete(ids=ids, **kwargs)
+        ids, size = list(ids), self._max_batch()
+        for start in range(0, len(ids), size):
+            super().delete(ids=ids[start : start + size], **kwargs)
+        return None
+
+
 class StoreError(Exception):
     """The store cannot be used as asked; the message says what to do."""
 
@@ -92,7 +124,7 @@ def open_vectorstore(
             f"setting is '{wanted}'. Re-index with: python -m rag.ingest --rebuild "
             f"(or set EMBEDDING_BACKEND back to the model that built it)."
         )
-    return Chroma(
+    return BatchedChroma(
         collection_name=name,
         embedding_function=embeddings,
         client=client,

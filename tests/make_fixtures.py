@@ -88,7 +88,7 @@ import random
 import sys
 import tempfile
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -103,9 +103,9 @@ FONT_CANDIDATES = [
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 ]
 
-FIXED_DATE = datetime(2024, 1, 1, 0, 0, 0, tzinfo=timezone.utc)
+FIXED_DATE = datetime(2024, 1, 1, 0, 0, 0, tzinfo=UTC)
 # TrueType 'head' timestamps count seconds since 1904-01-01.
-FONT_TIMESTAMP = int((FIXED_DATE - datetime(1904, 1, 1, tzinfo=timezone.utc)).total_seconds())
+FONT_TIMESTAMP = int((FIXED_DATE - datetime(1904, 1, 1, tzinfo=UTC)).total_seconds())
 
 # --------------------------------------------------------------------------
 # Texts
@@ -175,10 +175,30 @@ GARBLED_PAGES = [
 # /usr/share/poppler/cidToUnicode/Adobe-GB1.  make_garbled() verifies them
 # with pdfium, which has the same table built in.
 GB1_CID = {
-    "。": 98, "与": 4304, "个": 1777, "了": 2580, "于": 4287, "倒": 1434,
-    "关": 1841, "合": 1926, "名": 2816, "向": 3935, "多": 1567, "并": 1129,
-    "序": 4029, "排": 2950, "数": 3476, "果": 1876, "检": 2143, "混": 2049,
-    "用": 4264, "索": 3564, "结": 2226, "融": 3253, "词": 1357, "量": 2568,
+    "。": 98,
+    "与": 4304,
+    "个": 1777,
+    "了": 2580,
+    "于": 4287,
+    "倒": 1434,
+    "关": 1841,
+    "合": 1926,
+    "名": 2816,
+    "向": 3935,
+    "多": 1567,
+    "并": 1129,
+    "序": 4029,
+    "排": 2950,
+    "数": 3476,
+    "果": 1876,
+    "检": 2143,
+    "混": 2049,
+    "用": 4264,
+    "索": 3564,
+    "结": 2226,
+    "融": 3253,
+    "词": 1357,
+    "量": 2568,
     "键": 2159,
 }
 
@@ -346,9 +366,7 @@ def make_encrypted(out: Path, font_file: str) -> None:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(plain)))
     file_id = ByteStringObject(hashlib.md5(b"notes-qa encrypted.pdf").digest())
     writer._ID = ArrayObject([file_id, file_id])  # fixed ID => reproducible
-    writer.encrypt(
-        user_password="secret", owner_password="owner-secret", algorithm="RC4-128"
-    )
+    writer.encrypt(user_password="secret", owner_password="owner-secret", algorithm="RC4-128")
     # encrypt() only keys on ID[0]; replace the random second half as well.
     writer._ID = ArrayObject([file_id, file_id])
     buf = io.BytesIO()
@@ -438,7 +456,7 @@ def make_garbled(out: Path, font_path: str) -> None:
 
     head = font["head"]
     hhea = font["hhea"]
-    os2 = font["OS/2"] if "OS/2" in font else None
+    os2 = font.get("OS/2", None)
     scale = 1000 / upem
     bbox = [round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
     ascent = round(hhea.ascent * scale)
@@ -451,7 +469,8 @@ def make_garbled(out: Path, font_path: str) -> None:
     pdf = RawPDF()
     font_file = pdf.stream(font_bytes, b"/Length1 %d " % len(font_bytes))
     descriptor = pdf.add(
-        b"<< /Type /FontDescriptor /FontName /" + base_font
+        b"<< /Type /FontDescriptor /FontName /"
+        + base_font
         + b" /Flags 4 /FontBBox [%d %d %d %d]" % tuple(bbox)
         + b" /ItalicAngle 0 /Ascent %d /Descent %d /CapHeight %d" % (ascent, descent, cap)
         + b" /StemV 80 /FontFile2 %d 0 R >>" % font_file
@@ -459,32 +478,34 @@ def make_garbled(out: Path, font_path: str) -> None:
     cid_map = pdf.stream(bytes(c2g))
     w_arr = b" ".join(b"%d [%d]" % (cid, widths[cid]) for cid in sorted(widths))
     cid_font = pdf.add(
-        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /" + base_font
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /"
+        + base_font
         + b" /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 5 >>"
-        + b" /FontDescriptor %d 0 R /DW 1000 /W [" % descriptor + w_arr + b"]"
+        + b" /FontDescriptor %d 0 R /DW 1000 /W [" % descriptor
+        + w_arr
+        + b"]"
         + b" /CIDToGIDMap %d 0 R >>" % cid_map
     )
     type0 = pdf.add(
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /" + base_font
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /"
+        + base_font
         + b" /Encoding /Identity-H /DescendantFonts [%d 0 R] >>" % cid_font
     )
     pages_num = pdf.reserve()
     kids = []
     for line in GARBLED_PAGES:
-        hexcodes = "".join("%04X" % GB1_CID[ch] for ch in line).encode("ascii")
-        content = pdf.stream(
-            b"BT\n/F1 20 Tf\n1 0 0 1 56 760 Tm\n<" + hexcodes + b"> Tj\nET\n"
-        )
+        hexcodes = "".join(f"{GB1_CID[ch]:04X}" for ch in line).encode("ascii")
+        content = pdf.stream(b"BT\n/F1 20 Tf\n1 0 0 1 56 760 Tm\n<" + hexcodes + b"> Tj\nET\n")
         kids.append(
             pdf.add(
                 b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842]" % pages_num
-                + b" /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
-                % (type0, content)
+                + b" /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (type0, content)
             )
         )
     pdf.set(
         pages_num,
-        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids)
+        b"<< /Type /Pages /Kids ["
+        + b" ".join(b"%d 0 R" % k for k in kids)
         + b"] /Count %d >>" % len(kids),
     )
     root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages_num)
@@ -532,7 +553,7 @@ def _pdfium_pages(path: Path, password: str | None = None) -> list[str]:
 def _try(fn, *args, **kw):
     try:
         return fn(*args, **kw), None
-    except Exception as exc:  # noqa: BLE001 - we report any failure
+    except Exception as exc:
         return None, f"{type(exc).__name__}: {str(exc)[:60]}"
 
 
@@ -610,9 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         make_text_files(out)
         with tempfile.TemporaryDirectory() as tmp:
             # fpdf2 gets a pre-subset .ttf (also turns a .ttc into a .ttf)
-            all_text = "".join(
-                PDF_PAGE1 + PDF_PAGE3 + ENCRYPTED_LINES + SCANNED_LINES
-            )
+            all_text = "".join(PDF_PAGE1 + PDF_PAGE3 + ENCRYPTED_LINES + SCANNED_LINES)
             small = os.path.join(tmp, "cjk-subset.ttf")
             subset_font(font_path, all_text, small)
             make_multipage(out, small)

