@@ -23,8 +23,11 @@ ANSWER_HUMAN = (
 )
 
 LANGUAGE_RULES = {
-    "zh": "请用中文回答，并标注引用编号。",
-    "en": "Answer in English and cite the passage numbers.",
+    "zh": "请用中文回答，不超过200字；在所依据的句子末尾用 [1]、[2] 这样的编号标注出处。",
+    "en": (
+        "Answer in English, in at most 120 words; end each sentence with the number of the "
+        "passage it relies on, like [1] or [2]."
+    ),
 }
 
 CONDENSE_SYSTEM = (
