@@ -27,8 +27,10 @@ def main() -> None:
             s = assess_support(gold["question"], docs, lexical, min_vector_zh=0, min_vector_en=0)
             rows.append((gold.get("answerable", True), s))
             mark = "A" if rows[-1][0] else "U"
-            print(f"{mark} {s.language} vec={s.vector:.3f} unknown={','.join(s.unknown)[:30]:30} "
-                  f"| {gold['question'][:50]}")
+            print(
+                f"{mark} {s.language} vec={s.vector:.3f} unknown={','.join(s.unknown)[:30]:30} "
+                f"| {gold['question'][:50]}"
+            )
     for lang in ("zh", "en"):
         sub = [(a, s) for a, s in rows if s.language == lang]
         ans = [s for a, s in sub if a]

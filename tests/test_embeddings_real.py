@@ -57,7 +57,7 @@ def test_sentence_transformers_backend_loads_offline(monkeypatch):
     model = build_embeddings(
         Settings(embedding_backend="sentence-transformers", embedding_model_path=path)
     )
-    assert model.model_id.startswith("sentence-transformers/")
+    assert model.model_id.startswith("sentence-transformers:")
     passages = model.embed_documents(
         ["The cat is sleeping on the sofa.", "Interest rates rose by half a percent."]
     )

@@ -1,0 +1,199 @@
+"""Pure formatting for the web app: sources as HTML, tables, status lines, chat history.
+
+Nothing here touches Gradio or the store, so it is easy to test and reuse.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
+    from rag.record_manager import FileRecord
+    from rag.web_services import IngestProgress, UploadOutcome
+
+#: Every sources block starts with this, so chat history can tell it from answers.
+SOURCES_MARK = '<div class="nqa-sources">'
+
+FILE_HEADERS = ["文件 File", "片段 Chunks", "页数 Pages", "索引时间 Ingested"]
+
+STATUS_LABELS = {
+    "added": "✅ 新增 added",
+    "updated": "🔄 更新 updated",
+    "unchanged": "⏸️ 未变 unchanged",
+    "failed": "❌ 失败 failed",
+    "deleted": "🗑️ 已删除 deleted",
+}
+
+_BLANK_LINES_RE = re.compile(r"\n\s*\n+")
+_PREVIEW_CHARS = 60
+
+
+def source_location(meta: dict[str, Any]) -> str:
+    """Where a passage comes from: ``file · 第N页 · heading``."""
+    parts = [str(meta.get("source") or "?")]
+    if meta.get("page"):
+        parts.append(f"第{meta['page']}页")
+    if meta.get("heading"):
+        parts.append(str(meta["heading"]))
+    return " · ".join(parts)
+
+
+def _passage_html(text: str) -> str:
+    """Escaped passage text on one line: newlines become ``<br>``, no blank lines.
+
+    A blank line would end the HTML block for the Markdown renderer, so the
+    whole sources block is kept on a single line.
+    """
+    text = _BLANK_LINES_RE.sub("\n", text.strip())
+    return html.escape(text).replace("\n", "<br>")
+
+
+def sources_html(docs: Sequence[Document], *, refused: bool = False) -> str:
+    """Numbered, expandable sources ``[1]``…``[k]`` matching the answer's citations.
+
+    Args:
+        docs: Retrieved passages, best first.
+        refused: Label them as the nearest passages of a refused question.
+
+    Returns:
+        One line of HTML: a title and a ``<details>`` element per passage.
+    """
+    title = "🔍 最接近的段落 Nearest passages" if refused else "📚 来源 Sources"
+    if not docs:
+        return (
+            f'{SOURCES_MARK}<div class="nqa-sources-title">{title}</div>'
+            '<div class="nqa-empty">没有找到相关段落。No passages found.</div></div>'
+        )
+    items = []
+    for number, doc in enumerate(docs, start=1):
+        meta = doc.metadata
+        preview = " ".join(doc.page_content.split())
+        if len(preview) > _PREVIEW_CHARS:
+            preview = preview[:_PREVIEW_CHARS] + "…"
+        items.append(
+            f'<details class="nqa-source"><summary><b>[{number}]</b> '
+            f'<span class="nqa-where">{html.escape(source_location(meta))}</span>'
+            f'<span class="nqa-preview"> — {html.escape(preview)}</span></summary>'
+            f'<div class="nqa-passage">{_passage_html(doc.page_content)}</div></details>'
+        )
+    return (
+        f'{SOURCES_MARK}<div class="nqa-sources-title">{title} · {len(docs)}</div>'
+        f"{''.join(items)}</div>"
+    )
+
+
+def message_text(message: Any) -> str:
+    """The plain text of one chat message, whatever its shape.
+
+    Gradio 6 hands messages to handlers as dicts whose ``content`` is a list of
+    ``{"type": "text", "text": ...}`` parts; older shapes (a plain string,
+    :class:`gradio.ChatMessage`) are accepted too.
+    """
+    content = message.get("content") if isinstance(message, dict) else message.content
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    parts = []
+    for part in content or []:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, dict) and part.get("type", "text") == "text":
+            parts.append(str(part.get("text", "")))
+    return "".join(parts)
+
+
+def message_role(message: Any) -> str:
+    """The role of one chat message (``user`` or ``assistant``)."""
+    return message.get("role", "") if isinstance(message, dict) else message.role
+
+
+def history_pairs(messages: Iterable[Any]) -> list[tuple[str, str]]:
+    """Turn chatbot messages into ``(question, answer)`` text pairs for the answer chain.
+
+    Sources blocks and unanswered questions are left out.
+
+    Args:
+        messages: The chatbot's value.
+
+    Returns:
+        The completed turns, oldest first.
+    """
+    pairs: list[tuple[str, str]] = []
+    question: str | None = None
+    for message in messages or []:
+        role, text = message_role(message), message_text(message)
+        if role == "user":
+            question = text
+        elif role == "assistant" and question is not None and not text.startswith(SOURCES_MARK):
+            pairs.append((question, text))
+            question = None
+    return pairs
+
+
+def format_time(timestamp: float) -> str:
+    """A local ``YYYY-MM-DD HH:MM`` time."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def file_rows(records: Sequence[FileRecord]) -> list[list[Any]]:
+    """Rows of the knowledge-base table (see :data:`FILE_HEADERS`)."""
+    return [[r.source, r.chunks, r.pages or "–", format_time(r.ingested_at)] for r in records]
+
+
+def kb_summary(records: Sequence[FileRecord]) -> str:
+    """``N 个文件 · M 个片段`` for the status line."""
+    chunks = sum(r.chunks for r in records)
+    return f"{len(records)} 个文件 files · {chunks} 个片段 chunks"
+
+
+def progress_text(progress: IngestProgress) -> str:
+    """A one-line description of a running ingest."""
+    if progress.waiting:
+        return "⏳ 等待另一个索引任务完成… Waiting for another ingest"
+    text = f"⏳ 正在索引 Indexing {progress.files_done}/{progress.files_total} 个文件"
+    if progress.current:
+        text += f" · {progress.current}"
+    if progress.chunks_embedded:
+        text += f" · 已嵌入 {progress.chunks_embedded} 个片段"
+    return text
+
+
+def outcomes_markdown(outcomes: Sequence[UploadOutcome]) -> str:
+    """A Markdown table of upload outcomes, one row per file."""
+    if not outcomes:
+        return "请先选择要上传的文件。Choose files to upload first."
+    lines = ["| 文件 File | 结果 Result | 片段 Chunks | 说明 Details |", "|---|---|---|---|"]
+    for o in outcomes:
+        details = o.error or o.note or ""
+        if o.source and o.source != o.name:
+            details = f"保存为 saved as `{o.source}`" + (f"；{details}" if details else "")
+        chunks = str(o.chunks) if o.status != "failed" else "–"
+        cells = [o.name, STATUS_LABELS.get(o.status, o.status), chunks, details]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    ok = sum(o.status != "failed" for o in outcomes)
+    failed = len(outcomes) - ok
+    summary = f"**{ok} 个文件已入库 ingested**"
+    if failed:
+        summary += f"，**{failed} 个失败 failed**"
+    return summary + "\n\n" + "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Make text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def file_result_markdown(action: str, source: str, status: str, chunks: int, error: str | None):
+    """One line describing the outcome of a delete or re-index."""
+    if status == "failed":
+        return f"❌ {action}失败 `{source}`：{error}"
+    if status == "deleted":
+        return f"🗑️ 已删除 Deleted `{source}`（{chunks} 个片段 chunks）"
+    return f"✅ {action} `{source}`：{STATUS_LABELS.get(status, status)}，{chunks} 个片段 chunks"

@@ -1,0 +1,358 @@
+"""The services behind the web app, wired together from settings in one place.
+
+:class:`AppServices` holds the knowledge base, the question-answering service
+(and its streaming :class:`~rag.answer.Answerer`) and the ingestion service.
+Every change to the store (upload, delete, re-index, the first ingest of the
+data dir) runs under one lock, so ingests are queued one at a time while
+questions keep being answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.indexing import FileResult, Ingestor, IngestReport, collect_files, source_id
+from rag.knowledge_base import KnowledgeBase
+from rag.qa import QAService
+from rag.uploads import SavedUpload, UploadError, save_upload
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models import BaseChatModel
+
+    from rag.answer import Answerer, AnswerEvent, History
+    from rag.config import Settings
+    from rag.record_manager import FileRecord
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """A snapshot of a running ingest, for progress bars and status boxes."""
+
+    files_total: int = 0
+    files_done: int = 0
+    chunks_embedded: int = 0
+    current: str = ""
+    current_chunks: int = 0  # embedded so far for the current file
+    waiting: bool = False  # queued behind another ingest
+
+    @property
+    def fraction(self) -> float:
+        """Estimated share done, between 0 and 1.
+
+        Whole files count by file; the current file, whose chunk count is not
+        known before it is split, moves its share forward as chunks are
+        embedded without ever completing it.
+        """
+        if not self.files_total:
+            return 0.0
+        partial = self.current_chunks / (self.current_chunks + 8)
+        return min(1.0, (self.files_done + partial) / self.files_total)
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+@dataclass
+class UploadOutcome:
+    """What happened to one uploaded file: saved and ingested, or refused."""
+
+    name: str
+    status: str  # added | updated | unchanged | failed
+    source: str | None = None
+    chunks: int = 0
+    pages: int = 0
+    error: str | None = None
+    note: str = ""
+
+
+@dataclass
+class InitialIngest:
+    """State of the first ingest of the data dir (when the store was empty)."""
+
+    started: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    progress: IngestProgress = field(default_factory=IngestProgress)
+    report: IngestReport | None = None
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the background ingest has not finished."""
+        return self.started and not self.done.is_set()
+
+
+class AppServices:
+    """Knowledge base, QA and ingestion services of one app instance."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        qa: QAService,
+        ingestor: Ingestor,
+        answerer: Answerer | None = None,
+    ) -> None:
+        """Bundle existing services.
+
+        Args:
+            kb: The knowledge base.
+            qa: The question-answering service over ``kb``.
+            ingestor: The ingestion service over ``kb``.
+            answerer: The answer chain (default: ``qa.answerer``, built on first use).
+        """
+        self.kb = kb
+        self.qa = qa
+        self.ingestor = ingestor
+        self._answerer = answerer
+        self.ingest_lock = threading.Lock()
+        self.initial = InitialIngest()
+        self._initial_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        embeddings: Embeddings | None = None,
+        llm: BaseChatModel | None = None,
+    ) -> AppServices:
+        """Create every service from settings; nothing is loaded until used.
+
+        Args:
+            settings: App settings.
+            embeddings: Embedder to use instead of the one settings name.
+            llm: Chat model to use instead of the one settings name.
+
+        Returns:
+            The wired services.
+        """
+        kb = KnowledgeBase(settings, embeddings=embeddings)
+        qa = QAService(kb)
+        answerer = None
+        if llm is not None:
+            from rag.answer import Answerer
+
+            answerer = Answerer(
+                qa.retriever,
+                llm,
+                passage_tokens=settings.answer_passage_tokens,
+                refuse_below_zh=settings.refuse_below_zh,
+                refuse_below_en=settings.refuse_below_en,
+            )
+        return cls(kb, qa, Ingestor(kb), answerer)
+
+    @property
+    def settings(self) -> Settings:
+        """The knowledge base's settings."""
+        return self.kb.settings
+
+    @property
+    def answerer(self) -> Answerer:
+        """The streaming answer chain."""
+        return self._answerer or self.qa.answerer
+
+    # -- questions ---------------------------------------------------------
+
+    def stream_answer(
+        self, question: str, history: History = (), k: int | None = None
+    ) -> Iterator[AnswerEvent]:
+        """Answer a question as events: ``sources``, ``token``…, ``done``.
+
+        Args:
+            question: The user's question.
+            history: Earlier (question, answer) turns.
+            k: Passages to retrieve (default: settings).
+
+        Yields:
+            The answer chain's events.
+        """
+        yield from self.answerer.stream(question, history, k)
+
+    # -- listing -----------------------------------------------------------
+
+    def files(self) -> list[FileRecord]:
+        """Every indexed file with its chunk and page counts, by source."""
+        return self.kb.record_manager.files()
+
+    def chunk_count(self) -> int:
+        """Chunks in the store."""
+        return self.kb.chunk_count()
+
+    # -- ingest ------------------------------------------------------------
+
+    def ingest(
+        self, paths: Iterable[Path] | None = None, progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Ingest files or folders, one ingest at a time.
+
+        Args:
+            paths: Files or folders (default: the data dir).
+            progress: Called with a snapshot after each file and embedded batch,
+                and while waiting for another ingest to finish.
+
+        Returns:
+            The ingest report.
+        """
+        targets = list(paths) if paths else [self.settings.data_dir]
+        files, _ = collect_files(targets)
+        data_dir = self.settings.data_dir
+        names = [source_id(p, data_dir) for p in files]
+        state = IngestProgress(files_total=len(files), current=names[0] if names else "")
+        notify = progress or (lambda snapshot: None)
+        if not self.ingest_lock.acquire(blocking=False):
+            notify(replace(state, waiting=True))
+            self.ingest_lock.acquire()
+        try:
+            notify(state)
+
+            def on_file(event: str, payload: object) -> None:
+                nonlocal state
+                if event == "file" and isinstance(payload, FileResult):
+                    done = min(state.files_done + 1, state.files_total)
+                    current = names[done] if done < len(names) else ""
+                    state = replace(state, files_done=done, current=current, current_chunks=0)
+                    notify(state)
+
+            def on_chunks(n: int) -> None:
+                nonlocal state
+                state = replace(
+                    state,
+                    chunks_embedded=state.chunks_embedded + n,
+                    current_chunks=state.current_chunks + n,
+                )
+                notify(state)
+
+            listeners = self.kb.embeddings.listeners
+            listeners.append(on_chunks)
+            try:
+                report = Ingestor(self.kb, progress=on_file).ingest(targets)
+            finally:
+                listeners.remove(on_chunks)
+        finally:
+            self.ingest_lock.release()
+        logger.info("ingest: %s", report.summary())
+        return report
+
+    def upload(
+        self, uploads: Iterable[tuple[Path, str]], progress: ProgressCallback | None = None
+    ) -> list[UploadOutcome]:
+        """Save uploaded files into the data dir and ingest them.
+
+        Args:
+            uploads: ``(temp_path, original_name)`` of each uploaded file.
+            progress: Progress callback (see :meth:`ingest`).
+
+        Returns:
+            One outcome per upload, in order.
+        """
+        settings = self.settings
+        if self.initial.running:
+            # Saving into the data dir now would let the first ingest's scan take the file.
+            if progress:
+                progress(IngestProgress(waiting=True))
+            self.wait_initial_ingest()
+        outcomes: list[UploadOutcome] = []
+        saved: list[tuple[UploadOutcome, SavedUpload]] = []
+        for temp_path, name in uploads:
+            try:
+                upload = save_upload(
+                    Path(temp_path), name, settings.data_dir, settings.max_upload_bytes
+                )
+            except (UploadError, OSError) as exc:
+                logger.warning("upload refused: %s", exc)
+                outcomes.append(UploadOutcome(name, "failed", error=str(exc)))
+                continue
+            outcome = UploadOutcome(
+                name, "pending", source=source_id(upload.path, settings.data_dir), note=upload.note
+            )
+            outcomes.append(outcome)
+            saved.append((outcome, upload))
+        if saved:
+            report = self.ingest([upload.path for _, upload in saved], progress)
+            results = {r.source: r for r in report.files}
+            for outcome, _ in saved:
+                result = results.get(outcome.source or "")
+                if result is None:
+                    outcome.status, outcome.error = "failed", "not ingested"
+                    continue
+                outcome.status = result.status
+                outcome.chunks, outcome.pages, outcome.error = (
+                    result.chunks,
+                    result.pages,
+                    result.error,
+                )
+        return outcomes
+
+    def remove(self, source: str) -> FileResult:
+        """Remove a note from the store and the data dir (waits for a running ingest)."""
+        with self.ingest_lock:
+            return self.ingestor.remove(source)
+
+    def reindex(self, source: str) -> FileResult:
+        """Index one note again from scratch (waits for a running ingest)."""
+        with self.ingest_lock:
+            return self.ingestor.reindex(source)
+
+    # -- first start -------------------------------------------------------
+
+    def start_initial_ingest(self) -> bool:
+        """Ingest the data dir in a background thread if the store is empty.
+
+        Only the first call does anything; later calls return at once.
+
+        Returns:
+            True when an initial ingest was started (now or by an earlier call).
+        """
+        with self._initial_lock:
+            if self.initial.started or self.initial.done.is_set():
+                return self.initial.started
+            try:
+                empty = self.kb.chunk_count() == 0
+                has_files = bool(collect_files([self.settings.data_dir])[0])
+            except Exception as exc:
+                logger.exception("cannot open the knowledge base")
+                self.initial.error = str(exc)
+                self.initial.done.set()
+                return False
+            if not (empty and has_files):
+                self.initial.done.set()
+                return False
+            self.initial.started = True
+        thread = threading.Thread(target=self._run_initial_ingest, name="initial-ingest")
+        thread.daemon = True
+        thread.start()
+        return True
+
+    def _run_initial_ingest(self) -> None:
+        logger.info("the store is empty: ingesting %s", self.settings.data_dir)
+
+        def on_progress(snapshot: IngestProgress) -> None:
+            self.initial.progress = snapshot
+
+        try:
+            self.initial.report = self.ingest(None, on_progress)
+        except Exception as exc:
+            logger.exception("initial ingest failed")
+            self.initial.error = str(exc)
+        finally:
+            self.initial.done.set()
+
+    def wait_initial_ingest(self, timeout: float | None = None) -> bool:
+        """Wait for the first ingest (if any) to finish.
+
+        Args:
+            timeout: Seconds to wait at most (None: no limit).
+
+        Returns:
+            True when no initial ingest is running any more.
+        """
+        if not self.initial.started:
+            return True
+        return self.initial.done.wait(timeout)

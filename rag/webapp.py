@@ -1,0 +1,481 @@
+"""The Gradio 6 web app: chat with cited, streamed answers; upload and manage notes.
+
+:func:`build_app` assembles the page from :class:`~rag.web_services.AppServices`
+(created from settings unless given). Layout:
+
+* a header with the title and a status line (store size, models, first-start
+  ingest progress);
+* left: the chat. Each answer's sources (``[1]``…``[k]``, expandable to the
+  passage) appear under it as soon as retrieval finishes, then the answer
+  streams in above them;
+* right: upload (several ``.txt`` / ``.md`` / ``.pdf`` at once, with a progress
+  bar and a per-file result) and the knowledge-base table with delete and
+  re-index of the selected file.
+
+API names (for ``gradio_client``): ``/ask``, ``/upload``, ``/list_files``,
+``/delete_file``, ``/reindex_file``, ``/status``. Store changes run one at a
+time (``concurrency_id="ingest"``, limit 1, plus a lock in the services);
+questions are answered meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from rag.config import apply_offline_env
+from rag.loaders import SUPPORTED_SUFFIXES
+from rag.web_render import (
+    FILE_HEADERS,
+    file_result_markdown,
+    file_rows,
+    history_pairs,
+    kb_summary,
+    outcomes_markdown,
+    progress_text,
+    sources_html,
+)
+from rag.web_services import AppServices, IngestProgress
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+
+logger = logging.getLogger(__name__)
+
+TITLE = "notes-qa · 笔记问答"
+
+#: Seconds between status updates while the first ingest runs.
+POLL_SECONDS = 0.5
+
+APP_CSS = """
+.gradio-container { max-width: 1480px !important; margin: 0 auto; }
+#nqa-header { align-items: center; gap: 1rem; }
+#nqa-header h1 { margin: 0; font-size: 1.6rem; }
+#nqa-header p { margin: .2rem 0 0; opacity: .75; }
+#nqa-status { text-align: right; font-size: .9rem; }
+#nqa-status p { margin: .15rem 0; }
+.nqa-sources { margin-top: .1rem; font-size: .9em; }
+.nqa-sources-title { font-weight: 600; opacity: .8; margin-bottom: .3rem; }
+.nqa-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: .3rem .6rem; margin: .3rem 0; background: var(--background-fill-secondary); }
+.nqa-source summary { cursor: pointer; line-height: 1.5; }
+.nqa-where { font-weight: 600; }
+.nqa-preview { opacity: .65; }
+.nqa-passage { margin: .45rem 0 .2rem; padding-left: .6rem; line-height: 1.65;
+  border-left: 3px solid var(--color-accent); }
+.nqa-empty { opacity: .7; }
+#nqa-upload-result table, #nqa-action-result table { font-size: .88rem; }
+#nqa-files { font-size: .9rem; }
+#nqa-files [role="gridcell"], #nqa-files th, #nqa-files td { font-family: var(--font); }
+#nqa-ask-row button { white-space: nowrap; }
+"""
+
+_CJK_FONTS = [
+    "system-ui",
+    "-apple-system",
+    "Segoe UI",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "Noto Sans CJK SC",
+    "WenQuanYi Zen Hei",
+    "sans-serif",
+]
+_MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+
+def app_theme() -> gr.themes.Base:
+    """A soft theme with system fonts only (no web-font downloads)."""
+    return gr.themes.Soft(primary_hue="indigo", font=_CJK_FONTS, font_mono=_MONO_FONTS)
+
+
+class NotesQABlocks(gr.Blocks):
+    """The app's :class:`gradio.Blocks`: launches with its CSS and theme, keeps its services."""
+
+    services: AppServices
+
+    def launch(self, *args: Any, **kwargs: Any) -> Any:
+        """Launch like :meth:`gradio.Blocks.launch`, with the app's CSS and theme by default."""
+        kwargs.setdefault("css", APP_CSS)
+        kwargs.setdefault("theme", app_theme())
+        return super().launch(*args, **kwargs)
+
+
+def _progress_bar(fraction: float, width: int = 20) -> str:
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    return "▓" * filled + "░" * (width - filled) + f" {fraction:.0%}"
+
+
+class WebHandlers:
+    """The event handlers of the page, over one :class:`AppServices`."""
+
+    def __init__(self, services: AppServices) -> None:
+        """Bind the handlers to services.
+
+        Args:
+            services: The app's services.
+        """
+        self.services = services
+
+    # -- shared outputs ----------------------------------------------------
+
+    def status_markdown(self) -> str:
+        """The status line: store size and models, or the first ingest's progress."""
+        services = self.services
+        initial = services.initial
+        if initial.running:
+            p = initial.progress
+            return (
+                f"**首次启动，正在索引笔记 First start: indexing your notes**  \n"
+                f"{progress_text(p)}  \n`{_progress_bar(p.fraction)}`"
+            )
+        try:
+            records = services.files()
+            chunks = services.chunk_count()
+        except Exception as exc:  # the store cannot be opened
+            logger.exception("cannot read the knowledge base")
+            return f"⚠️ 无法打开知识库 Cannot open the store: {exc}"
+        settings = services.settings
+        text = (
+            f"📚 **知识库 Knowledge base**：{kb_summary(records)}  \n"
+            f"嵌入 Embeddings `{services.kb.embeddings.model_id}` · "
+            f"LLM `{settings.llm_provider}`"
+        )
+        if chunks == 0:
+            text += "  \n💡 知识库为空，请在右侧上传笔记。 Upload notes to start."
+        if initial.error:
+            text += f"  \n⚠️ 首次索引失败 First ingest failed: {initial.error}"
+        elif initial.report is not None and initial.report.failed:
+            failed = ", ".join(f.source for f in initial.report.failed)
+            text += f"  \n⚠️ 首次索引有文件失败 Failed: {failed}"
+        return text
+
+    def kb_outputs(self, selected: str | None = None) -> tuple[list[list[Any]], Any, str]:
+        """Table rows, dropdown update and status line after a change."""
+        try:
+            records = self.services.files()
+        except Exception:
+            logger.exception("cannot list files")
+            records = []
+        sources = [r.source for r in records]
+        value = selected if selected in sources else None
+        return file_rows(records), gr.update(choices=sources, value=value), self.status_markdown()
+
+    # -- chat --------------------------------------------------------------
+
+    def ask(self, question: str, history: list[Any] | None) -> Iterator[tuple[list[Any], str]]:
+        """Answer a question: sources first, then the streamed answer above them.
+
+        Args:
+            question: The new question.
+            history: The chatbot's messages so far.
+
+        Yields:
+            ``(messages, "")``: the updated chat and an emptied question box.
+        """
+        history = list(history or [])
+        question = (question or "").strip()
+        if not question:
+            yield history, ""
+            return
+        services = self.services
+        pairs = history_pairs(history)
+        answer: dict[str, Any] = {"role": "assistant", "content": "🔎 正在检索笔记… Searching…"}
+        messages: list[Any] = [*history, {"role": "user", "content": question}, answer]
+        yield messages, ""
+
+        services.start_initial_ingest()
+        while services.initial.running:
+            waiting = progress_text(services.initial.progress)
+            answer["content"] = f"⏳ 正在建立索引，请稍候… {waiting}"
+            yield messages, ""
+            services.initial.done.wait(POLL_SECONDS)
+
+        try:
+            if services.chunk_count() == 0:
+                answer["content"] = (
+                    "知识库还是空的：请先在右侧上传笔记（.txt / .md / .pdf）。\n"
+                    "The knowledge base is empty: upload some notes first."
+                )
+                yield messages, ""
+                return
+            sources: dict[str, Any] | None = None
+            sources_docs: list[Any] = []
+            sources_refused = False
+            parts: list[str] = []
+            for event in services.stream_answer(question, pairs):
+                if event.kind == "sources":
+                    answer["content"] = "✍️ 正在生成回答… Writing the answer…"
+                    sources = {
+                        "role": "assistant",
+                        "content": sources_html(event.docs, refused=event.refused),
+                    }
+                    sources_docs, sources_refused = event.docs, event.refused
+                    messages.append(sources)
+                elif event.kind == "token":
+                    parts.append(event.text)
+                    answer["content"] = "".join(parts)
+                elif event.kind == "done":
+                    answer["content"] = event.text or "".join(parts)
+                    if sources is not None and event.refused and not sources_refused:
+                        sources["content"] = sources_html(sources_docs, refused=True)
+                yield messages, ""
+        except Exception as exc:
+            logger.exception("answering %r failed", question)
+            answer["content"] = f"⚠️ 回答失败 Could not answer: {exc}"
+            yield messages, ""
+
+    # -- knowledge base ----------------------------------------------------
+
+    def upload(
+        self,
+        files: list[Any] | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects a tracker
+    ) -> tuple[str, list[list[Any]], Any, str, None]:
+        """Save and ingest uploaded files.
+
+        Args:
+            files: Gradio temp file paths (their base names are the original names).
+            progress: Gradio's progress tracker.
+
+        Returns:
+            Result table, files table, dropdown update, status line, and None to
+            empty the upload box.
+        """
+        self.services.start_initial_ingest()  # the data dir first, if the store is empty
+        paths = [Path(str(f)) for f in files or []]
+        if not paths:
+            return (outcomes_markdown([]), *self.kb_outputs(), None)
+        progress(0.0, desc="保存文件 Saving files…")
+
+        def on_progress(snapshot: IngestProgress) -> None:
+            progress(snapshot.fraction, desc=progress_text(snapshot))
+
+        outcomes = self.services.upload([(p, p.name) for p in paths], on_progress)
+        added = next((o.source for o in outcomes if o.status != "failed"), None)
+        return (outcomes_markdown(outcomes), *self.kb_outputs(added), None)
+
+    def list_files(self, selected: str | None = None) -> tuple[list[list[Any]], Any, str]:
+        """The files table, dropdown and status line (refresh)."""
+        self.services.start_initial_ingest()
+        return self.kb_outputs(selected)
+
+    def _known(self, source: str | None) -> str | None:
+        """An error message when ``source`` is not an indexed file, else None."""
+        self.services.start_initial_ingest()
+        self.services.wait_initial_ingest()
+        if not source:
+            return "请先在表格或下拉框中选择一个文件。Select a file first (nothing changed)."
+        if source not in {r.source for r in self.services.files()}:
+            return f"❌ 知识库中没有这个文件 Not in the knowledge base: `{source}`"
+        return None
+
+    def delete_file(self, source: str | None) -> tuple[str, list[list[Any]], Any, str]:
+        """Remove the selected file from the store and the data dir."""
+        error = self._known(source)
+        if error:
+            return (error, *self.kb_outputs(source))
+        try:
+            result = self.services.remove(source)
+        except Exception as exc:
+            logger.exception("deleting %s failed", source)
+            return (f"❌ 删除失败 Delete failed `{source}`: {exc}", *self.kb_outputs(source))
+        message = file_result_markdown("删除", source, result.status, result.deleted, result.error)
+        return (message, *self.kb_outputs())
+
+    def reindex_file(
+        self,
+        source: str | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects a tracker
+    ) -> tuple[str, list[list[Any]], Any, str]:
+        """Index the selected file again from scratch."""
+        error = self._known(source)
+        if error:
+            return (error, *self.kb_outputs(source))
+        progress(0.0, desc=f"重新索引 Re-indexing {source}…")
+        try:
+            result = self.services.reindex(source)
+        except Exception as exc:
+            logger.exception("re-indexing %s failed", source)
+            return (f"❌ 重新索引失败 Re-index failed `{source}`: {exc}", *self.kb_outputs(source))
+        message = file_result_markdown(
+            "重新索引", source, result.status, result.chunks, result.error
+        )
+        return (message, *self.kb_outputs(source))
+
+    def status(self) -> Iterator[tuple[str, list[list[Any]], Any]]:
+        """On page load: start the first ingest if the store is empty and show its progress."""
+        self.services.start_initial_ingest()
+        while self.services.initial.running:
+            yield self.status_markdown(), *self.kb_outputs()[:2]
+            self.services.initial.done.wait(POLL_SECONDS)
+        rows, dropdown, status = self.kb_outputs()
+        yield status, rows, dropdown
+
+    @staticmethod
+    def select_row(evt: gr.SelectData) -> Any:
+        """Put the clicked table row's file into the dropdown."""
+        row = evt.row_value or []
+        return gr.update(value=row[0]) if row else gr.update()
+
+
+_DELETE_CONFIRM_JS = """
+(source) => {
+  if (!source) return source;
+  const ok = window.confirm(`删除 ${source}？\\n它会从知识库和数据目录中移除。\\n` +
+    `Delete ${source} from the knowledge base and the data folder?`);
+  return ok ? source : "";
+}
+"""
+
+
+def build_app(settings: Settings, services: AppServices | None = None) -> NotesQABlocks:
+    """Build the web app.
+
+    Nothing is ingested here: the first ingest of an empty store starts on the
+    first page load or request (or when the caller runs
+    :meth:`AppServices.start_initial_ingest`).
+
+    Args:
+        settings: App settings.
+        services: Services to use (default: created from ``settings``).
+
+    Returns:
+        The Blocks app; launch it with ``.launch(...)``.
+    """
+    apply_offline_env()
+    services = services or AppServices.from_settings(settings)
+    h = WebHandlers(services)
+    suffixes = sorted(SUPPORTED_SUFFIXES)
+
+    with NotesQABlocks(title=TITLE, analytics_enabled=False) as demo:
+        demo.services = services
+        with gr.Row(elem_id="nqa-header", equal_height=True):
+            with gr.Column(scale=3, min_width=320):
+                gr.Markdown(
+                    f"# {TITLE}\n基于你的 LLM 学习笔记回答问题，每个回答都标明出处。"
+                    " Answers from your own notes, with citations."
+                )
+            with gr.Column(scale=2, min_width=280):
+                status = gr.Markdown(
+                    "⏳ 正在打开知识库… Opening the knowledge base…", elem_id="nqa-status"
+                )
+
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=11, min_width=420):
+                chatbot = gr.Chatbot(
+                    label="对话 Chat",
+                    elem_id="nqa-chat",
+                    height="64vh",
+                    min_height=420,
+                    buttons=["copy"],
+                    feedback_options=None,
+                    placeholder=(
+                        "**问我关于笔记的任何问题** · Ask anything about your notes\n\n"
+                        "例如：什么是注意力机制？LoRA 为什么能减少训练参数？"
+                    ),
+                )
+                with gr.Row(equal_height=True, elem_id="nqa-ask-row"):
+                    question = gr.Textbox(
+                        placeholder="输入问题，按 Enter 发送 · Ask about your notes",
+                        show_label=False,
+                        lines=1,
+                        max_lines=6,
+                        scale=6,
+                        elem_id="nqa-question",
+                        autofocus=True,
+                    )
+                    send = gr.Button("发送 Send", variant="primary", scale=1, min_width=110)
+                    stop = gr.Button("停止 Stop", variant="secondary", scale=1, min_width=100)
+
+            with gr.Column(scale=9, min_width=360):
+                with gr.Group():
+                    files_in = gr.File(
+                        label="上传笔记 Upload notes (.txt / .md / .pdf)",
+                        file_count="multiple",
+                        file_types=suffixes,
+                        height=170,
+                        elem_id="nqa-upload",
+                    )
+                    upload_btn = gr.Button("⬆️ 上传并索引 Upload & index", variant="primary")
+                upload_result = gr.Markdown(elem_id="nqa-upload-result")
+
+                gr.Markdown("### 📂 知识库 Knowledge base")
+                files_table = gr.Dataframe(
+                    headers=FILE_HEADERS,
+                    value=[],
+                    datatype=["str", "number", "str", "str"],
+                    type="array",
+                    interactive=False,
+                    wrap=True,
+                    max_height=320,
+                    column_widths=["37%", "19%", "16%", "28%"],
+                    elem_id="nqa-files",
+                    show_label=False,
+                )
+                selected = gr.Dropdown(
+                    label="选中的文件 Selected file（点击表格行选择 click a row）",
+                    choices=[],
+                    value=None,
+                    allow_custom_value=True,
+                    interactive=True,
+                    elem_id="nqa-selected",
+                )
+                with gr.Row():
+                    reindex_btn = gr.Button("🔁 重新索引 Re-index", size="sm")
+                    delete_btn = gr.Button("🗑️ 删除 Delete", variant="stop", size="sm")
+                    refresh_btn = gr.Button("🔄 刷新 Refresh", size="sm")
+                action_result = gr.Markdown(elem_id="nqa-action-result")
+
+        kb_outs = [files_table, selected, status]
+        ingest_opts: dict[str, Any] = {"concurrency_id": "ingest", "concurrency_limit": 1}
+
+        ask_event = gr.on(
+            triggers=[question.submit, send.click],
+            fn=h.ask,
+            inputs=[question, chatbot],
+            outputs=[chatbot, question],
+            api_name="ask",
+            show_progress="minimal",
+            show_progress_on=chatbot,
+        )
+        stop.click(None, cancels=[ask_event], api_visibility="private")
+        upload_btn.click(
+            h.upload,
+            inputs=files_in,
+            outputs=[upload_result, *kb_outs, files_in],
+            api_name="upload",
+            show_progress_on=files_in,
+            **ingest_opts,
+        )
+        refresh_btn.click(h.list_files, selected, kb_outs, api_name="list_files")
+        delete_btn.click(
+            h.delete_file,
+            selected,
+            [action_result, *kb_outs],
+            api_name="delete_file",
+            js=_DELETE_CONFIRM_JS,
+            **ingest_opts,
+        )
+        reindex_btn.click(
+            h.reindex_file,
+            selected,
+            [action_result, *kb_outs],
+            api_name="reindex_file",
+            show_progress_on=files_table,
+            **ingest_opts,
+        )
+        files_table.select(h.select_row, None, selected, api_visibility="private")
+        demo.load(
+            h.status,
+            None,
+            [status, files_table, selected],
+            api_name="status",
+            show_progress="hidden",
+            concurrency_limit=None,
+        )
+    demo.queue(max_size=64)
+    return demo
