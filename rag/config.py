@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         description="Local sentence-transformers model folder (backend sentence-transformers).",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_cache: bool = Field(
+        True, description="Keep passage vectors by text hash so no text is embedded twice."
+    )
 
     chunk_size: int = Field(360, ge=50, le=4000, description="Target chunk length in characters.")
     chunk_overlap: int = Field(80, ge=40, description="Overlap between chunks in characters.")

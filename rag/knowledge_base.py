@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
-from rag.embeddings import build_embeddings
+from rag.embedding_cache import EmbeddingCache
+from rag.embeddings import build_embeddings, model_id_of
 from rag.lexical import LexicalIndex
 from rag.record_manager import SQLiteRecordManager
 from rag.store import build_client, drop_collection, open_vectorstore
@@ -31,17 +32,26 @@ logger = logging.getLogger(__name__)
 
 
 class TimedEmbeddings(Embeddings):
-    """Wraps an embedder to measure time spent in it and report progress."""
+    """Wraps an embedder: a persistent cache in front, timing and progress events.
 
-    def __init__(self, inner: Embeddings, batch_size: int = 32) -> None:
+    ``seconds`` is the time spent inside the real model, ``embedded`` the
+    texts it embedded, ``cached`` the texts served from the cache.
+    """
+
+    def __init__(
+        self, inner: Embeddings, batch_size: int = 32, cache: EmbeddingCache | None = None
+    ) -> None:
         """Wrap ``inner``; ``model_id`` is passed through.
 
         Args:
             inner: The real embedder.
             batch_size: Texts per call into ``inner`` (and per progress event).
+            cache: Optional persistent cache of passage vectors.
         """
         self.inner = inner
         self.batch_size = batch_size
+        self.cache = cache
+        self.cached = 0
         self.model_id = getattr(inner, "model_id", type(inner).__name__)
         self.seconds = 0.0
         self.embedded = 0
@@ -52,10 +62,19 @@ class TimedEmbeddings(Embeddings):
         vectors: list[list[float]] = []
         for begin in range(0, len(texts), self.batch_size):
             batch = texts[begin : begin + self.batch_size]
-            start = time.perf_counter()
-            vectors.extend(self.inner.embed_documents(batch))
-            self.seconds += time.perf_counter() - start
-            self.embedded += len(batch)
+            found = self.cache.get_many(batch) if self.cache is not None else [None] * len(batch)
+            missing = [t for t, v in zip(batch, found, strict=True) if v is None]
+            if missing:
+                start = time.perf_counter()
+                fresh = self.inner.embed_documents(missing)
+                self.seconds += time.perf_counter() - start
+                self.embedded += len(missing)
+                if self.cache is not None:
+                    self.cache.put_many(missing, fresh)
+                computed = iter(fresh)
+                found = [v if v is not None else next(computed) for v in found]
+            self.cached += len(batch) - len(missing)
+            vectors.extend(found)
             for listener in list(self.listeners):
                 listener(len(batch))
         return vectors
@@ -82,11 +101,14 @@ class KnowledgeBase:
 
     @cached_property
     def embeddings(self) -> TimedEmbeddings:
-        """The embedder, wrapped for timing."""
-        return TimedEmbeddings(
-            self._embeddings or build_embeddings(self.settings),
-            self.settings.embedding_batch_size,
-        )
+        """The embedder, behind the persistent cache, wrapped for timing."""
+        inner = self._embeddings or build_embeddings(self.settings)
+        cache = None
+        if self.settings.embedding_cache:
+            cache = EmbeddingCache(
+                self.settings.vectorstore_dir / "embedding_cache.sqlite3", model_id_of(inner)
+            )
+        return TimedEmbeddings(inner, self.settings.embedding_batch_size, cache)
 
     @cached_property
     def client(self) -> chromadb.ClientAPI:
