@@ -8,10 +8,11 @@ ingested in the background right away; the page shows the progress.
 from __future__ import annotations
 
 import logging
-import os
+import sys
 
 from rag.cli import setup_logging
 from rag.config import get_settings
+from rag.security import resolve_auth
 from rag.web_services import AppServices
 from rag.webapp import build_app
 
@@ -22,13 +23,21 @@ def main() -> None:
     """Build the app from settings and serve it until interrupted."""
     settings = get_settings()
     setup_logging(verbose=True)
+    host, port = settings.gradio_server_name, settings.gradio_server_port
+    try:
+        auth = resolve_auth(host, settings.app_auth)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
     services = AppServices.from_settings(settings)
     demo = build_app(settings, services)
     services.start_initial_ingest()
-    host = os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    port = int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
     logger.info("serving %s on http://%s:%d", settings.data_dir, host, port)
-    demo.launch(server_name=host, server_port=port, max_file_size=settings.max_upload_bytes)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        max_file_size=settings.max_upload_bytes,
+    )
 
 
 if __name__ == "__main__":

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         700, ge=100, description="Token budget for passages in the prompt (time to first token)."
     )
 
+    gradio_server_name: str = Field("127.0.0.1", description="Address the web app binds to.")
+    gradio_server_port: int = Field(7860, ge=1, le=65535, description="Port of the web app.")
+    app_auth: str | None = Field(
+        None, description="Login 'user:password' or a file of such lines; required off loopback."
+    )
+
     max_upload_mb: float = Field(50.0, gt=0, description="Largest accepted file, in MB.")
 
     llm_provider: Literal["local", "openai", "fake"] = Field(
