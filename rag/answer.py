@@ -49,6 +49,20 @@ _SELF_REFUSAL_RE = re.compile(
     re.IGNORECASE,
 )
 
+#: Sentences in notes that read as instructions to the model (prompt injection).
+_INJECTION_RE = re.compile(
+    r"(忽略|无视|忘记|忘掉)(掉)?(之前|以上|上面|前面|先前|此前|所有|全部|你的)?的?(所有|全部|一切)?的?"
+    r"(指令|指示|提示|规则|要求|设定)"
+    r"|(系统|system)\s*(提示词?|prompt)|(输出|泄露|透露|显示|打印).{0,12}(提示词|指令)"
+    r"|你现在(是|扮演)|从现在(开始|起)你|不要回答(用户的?)?问题|只(输出|回答|回复)[“\"「『]"
+    r"|ignore\s+(all\s+)?(the\s+)?(previous|prior|above|earlier)\s+(instructions|prompts|rules)"
+    r"|disregard\s+(all\s+)?(previous|prior|above)|you\s+are\s+now\b"
+    r"|(reveal|print|show|repeat)\s+(your\s+|the\s+)?(system\s+)?prompt",
+    re.IGNORECASE,
+)
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?\n])|(?<=\. )")
+INJECTION_PLACEHOLDER = "（此处一句疑似指令的文字已略去）"
+
 #: (user, assistant) turns, oldest first.
 History = Sequence[tuple[str, str]]
 
@@ -77,8 +91,27 @@ class AnswerResult:
     question: str
 
 
+def defuse(text: str) -> str:
+    """Replace sentences that read as instructions to the model with a placeholder.
+
+    The passages are already delimited as data in the prompt; this second layer
+    keeps a small model from acting on "忽略之前的所有指令……" written in a note.
+    The user still sees the full passage among the sources.
+
+    Args:
+        text: Passage text.
+
+    Returns:
+        The text with injected-instruction sentences replaced.
+    """
+    if not _INJECTION_RE.search(text):
+        return text
+    parts = _SENTENCE_SPLIT_RE.split(text)
+    return "".join(INJECTION_PLACEHOLDER if _INJECTION_RE.search(p) else p for p in parts)
+
+
 def format_passages(docs: Sequence[Document]) -> str:
-    """Number passages ``[1]``… with their file and page or heading."""
+    """Number passages ``[1]``… with their file and page or heading; defuse instructions."""
     blocks = []
     for number, doc in enumerate(docs, start=1):
         meta = doc.metadata
@@ -87,7 +120,7 @@ def format_passages(docs: Sequence[Document]) -> str:
             where += f" 第{meta['page']}页"
         if meta.get("heading"):
             where += f" · {meta['heading']}"
-        text = " ".join(doc.page_content.split())
+        text = " ".join(defuse(doc.page_content).split())
         blocks.append(f"[{number}] ({where}) {text}")
     return "\n".join(blocks)
 
