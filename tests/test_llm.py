@@ -171,7 +171,7 @@ def test_factory_local_default_uses_bundled_model(
     assert llm.model_path == tmp_path.resolve() / "bundled.gguf"
 
 
-def test_factory_openai_with_placeholder_key(caplog: pytest.LogCaptureFixture) -> None:
+def test_factory_openai_with_placeholder_key() -> None:
     from langchain_openai import ChatOpenAI
 
     settings = make_settings(
