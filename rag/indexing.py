@@ -10,6 +10,7 @@ its last ingest is skipped without parsing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -19,8 +20,10 @@ from pathlib import Path
 
 from langchain_core.indexing import index
 
+from rag.integrity import heal, mark_interrupted  # crash-safety hooks
 from rag.knowledge_base import KnowledgeBase
 from rag.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
+from rag.locking import write_lock
 from rag.record_manager import FileRecord
 from rag.splitter import SPLITTER_VERSION, split_documents
 
@@ -134,19 +137,47 @@ def _fingerprint(path: Path, chunk_size: int, chunk_overlap: int) -> str:
     return digest.hexdigest()
 
 
-class Ingestor:
-    """Ingests files into one :class:`KnowledgeBase`."""
+# -- write-lock hook (rag/locking.py) -----------------------------------------
+def _writes(method):
+    """Run an :class:`Ingestor` method under the store's write lock (one writer per store)."""
 
-    def __init__(self, kb: KnowledgeBase, progress: ProgressFn | None = None) -> None:
+    @functools.wraps(method)
+    def locked(self: Ingestor, *args, **kwargs):
+        with write_lock(self.kb, getattr(self, "lock_timeout", None)):
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+# -- end of hook ------------------------------------------------------------
+
+
+class Ingestor:
+    """Ingests files into one :class:`KnowledgeBase`.
+
+    Every write holds the store's write lock (:mod:`rag.locking`) and starts by
+    healing what an interrupted earlier write left (:func:`rag.integrity.heal`).
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        progress: ProgressFn | None = None,
+        lock_timeout: float | None = None,
+    ) -> None:
         """Create the service.
 
         Args:
             kb: Target knowledge base.
             progress: Optional callback for progress events.
+            lock_timeout: Seconds to wait for another process writing to the store
+                (None: :data:`rag.locking.LOCK_TIMEOUT`); then ``StoreLocked`` is raised.
         """
         self.kb = kb
         self.progress = progress or (lambda event, payload: None)
+        self.lock_timeout = lock_timeout
 
+    @_writes
     def ingest(self, paths: Iterable[Path] | None = None, rebuild: bool = False) -> IngestReport:
         """Ingest files and folders (default: the data dir).
 
@@ -163,6 +194,7 @@ class Ingestor:
         if rebuild:
             logger.info("rebuild: dropping the store at %s", self.kb.location)
             self.kb.reset()
+        heal(self.kb)  # crash-safety hook: finish what a killed run left
         targets = list(paths) if paths else [settings.data_dir]
         files, folders = collect_files(targets)
         report = IngestReport()
@@ -209,6 +241,7 @@ class Ingestor:
         except LoaderError as exc:
             logger.info("%s", exc)
             return FileResult(source, "failed", error=str(exc))
+        mark_interrupted(self.kb.record_manager, known)  # crash-safety hook: row not done yet
         result = index(
             chunks,
             self.kb.record_manager,
@@ -254,6 +287,7 @@ class Ingestor:
             results.append(self.delete_source(source))
         return results
 
+    @_writes
     def remove(self, source: str, delete_file: bool = True) -> FileResult:
         """Remove a note from the store and (by default) from the data dir.
 
@@ -264,6 +298,7 @@ class Ingestor:
         Returns:
             A ``deleted`` result.
         """
+        heal(self.kb)  # crash-safety hook: adopt orphans so they are removed too
         result = self.delete_source(source)
         path = self.kb.settings.data_dir / source
         if delete_file and not Path(source).is_absolute() and path.is_file():
@@ -271,6 +306,7 @@ class Ingestor:
         self.kb.sync_lexical()
         return result
 
+    @_writes
     def reindex(self, source: str) -> FileResult:
         """Parse, split and index one known source again, from scratch.
 
@@ -281,11 +317,13 @@ class Ingestor:
             The file's result; its old chunks are kept if it fails to load.
         """
         path = Path(source) if Path(source).is_absolute() else self.kb.settings.data_dir / source
+        heal(self.kb)  # crash-safety hook: forget records of lost chunks so they are re-added
         known = {r.source: r for r in self.kb.record_manager.files()}.get(source)
         result = self._ingest_file(path, source, known, force=True)
         self.kb.sync_lexical()
         return result
 
+    @_writes
     def delete_source(self, source: str) -> FileResult:
         """Remove every chunk of one source from the store.
 

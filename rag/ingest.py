@@ -1,8 +1,14 @@
-"""``python -m rag.ingest [PATH ...] [--rebuild]``: index notes into the store.
+"""``python -m rag.ingest [PATH ...] [--rebuild] [--verify | --repair]``: index notes.
 
 Exit code 0 when every file was ingested; 1 when some failed (each gets a
 one-line reason on stderr, the others are still ingested); 2 on a usage or
-store error.
+store error; 3 when another process is writing to the store (after waiting
+``--lock-timeout`` seconds).
+
+``--verify`` checks that Chroma, the record manager, the file rows, the
+lexical index and the note files agree, prints what is wrong, and exits 0
+when consistent, 1 when not. ``--repair`` fixes what is wrong (embedding only
+missing chunks) and then verifies.
 """
 
 from __future__ import annotations
@@ -16,14 +22,31 @@ from tqdm import tqdm
 from rag.cli import run_cli, setup_logging
 from rag.config import get_settings
 from rag.indexing import FileResult, Ingestor
+from rag.integrity import repair, verify
 from rag.knowledge_base import KnowledgeBase
+from rag.locking import LOCK_TIMEOUT, StoreLocked, write_lock
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m rag.ingest", description=__doc__)
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders (default: DATA_DIR)")
-    parser.add_argument("--rebuild", action="store_true", help="drop the store and index anew")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--rebuild", action="store_true", help="drop the store and index anew")
+    mode.add_argument(
+        "--verify",
+        action="store_true",
+        help="check that Chroma, records, file rows, lexical index and files agree "
+        "(exit 0: consistent, 1: not)",
+    )
+    mode.add_argument("--repair", action="store_true", help="fix what --verify finds, then verify")
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=LOCK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"wait this long for another writer, then exit 3 (default {LOCK_TIMEOUT:g})",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     return parser.parse_args(argv)
@@ -40,8 +63,33 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = parse_args(argv)
     setup_logging(args.verbose)
+    if (args.verify or args.repair) and args.paths:
+        print("error: --verify and --repair take no paths", file=sys.stderr)
+        return 2
     settings = get_settings()
     kb = KnowledgeBase(settings)
+    try:
+        if args.verify or args.repair:
+            return check_store(kb, args.repair, args.lock_timeout)
+        return run_ingest(kb, args)
+    except StoreLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+
+
+def check_store(kb: KnowledgeBase, fix: bool, lock_timeout: float) -> int:
+    """``--verify`` / ``--repair``: print the report; 0 when consistent, else 1."""
+    if fix:
+        report = repair(kb, timeout=lock_timeout)
+    else:
+        with write_lock(kb, lock_timeout):
+            report = verify(kb)
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def run_ingest(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    """Ingest ``args.paths`` with a progress bar; print failures and a summary."""
     bar = tqdm(total=0, unit="chunk", desc="embedding", disable=args.quiet, file=sys.stderr)
 
     def on_progress(event: str, payload: object) -> None:
@@ -54,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     kb.embeddings.listeners.append(on_embed)
     try:
-        report = Ingestor(kb, progress=on_progress).ingest(args.paths or None, rebuild=args.rebuild)
+        report = Ingestor(kb, progress=on_progress, lock_timeout=args.lock_timeout).ingest(
+            args.paths or None, rebuild=args.rebuild
+        )
     finally:
         bar.close()
     for failed in report.failed:

@@ -188,7 +188,7 @@ class KnowledgeBase:
                 self.lexical.load()
                 self._lexical_checked = False
             if not self._lexical_checked:
-                if len(self.lexical) != self.chunk_count():
+                if self.lexical.ids != set(self.store_ids()):
                     self.sync_lexical()
                 self._lexical_checked = True
             return self.lexical

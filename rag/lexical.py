@@ -352,7 +352,7 @@ class LexicalIndex:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with self._lock:
             payload = {"version": FORMAT_VERSION, "tf": self._tf, "pairs": self._pairs}
             with tmp.open("wb") as fh:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from rag.indexing import FileResult, Ingestor, IngestReport, collect_files, source_id
 from rag.knowledge_base import KnowledgeBase
 from rag.qa import QAService
+from rag.store import StoreError
 from rag.uploads import SavedUpload, UploadError, save_upload
 
 if TYPE_CHECKING:
@@ -275,7 +276,14 @@ class AppServices:
             outcomes.append(outcome)
             saved.append((outcome, upload))
         if saved:
-            report = self.ingest([upload.path for _, upload in saved], progress)
+            try:
+                report = self.ingest([upload.path for _, upload in saved], progress)
+            except StoreError as exc:  # e.g. a command-line ingest holds the store
+                logger.warning("upload ingest failed: %s", exc)
+                for outcome, _ in saved:
+                    outcome.status = "failed"
+                    outcome.error = f"saved, but not indexed yet: {exc}"
+                return outcomes
             results = {r.source: r for r in report.files}
             for outcome, _ in saved:
                 result = results.get(outcome.source or "")
