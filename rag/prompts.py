@@ -23,10 +23,14 @@ ANSWER_HUMAN = (
 )
 
 LANGUAGE_RULES = {
-    "zh": "请用中文回答，不超过200字；在所依据的句子末尾用 [1]、[2] 这样的编号标注出处。",
+    "zh": (
+        "请用中文完整回答：问题问到的每一点都要答到，尽量使用笔记中的原词，不超过200字；"
+        "在所依据的句子末尾用 [1]、[2] 这样的编号标注出处。"
+    ),
     "en": (
-        "Answer in English, in at most 120 words; end each sentence with the number of the "
-        "passage it relies on, like [1] or [2]."
+        "Answer in English, completely: cover every point the question asks about, using the "
+        "notes' own key terms (keep the Chinese term from the notes in parentheses), in at most "
+        "120 words; end each sentence with the number of the passage it relies on, like [1]."
     ),
 }
 
