@@ -221,7 +221,7 @@ class Ingestor:
         try:
             if path.is_file() and path.stat().st_size > settings.max_upload_bytes:
                 raise LoaderError(
-                    f"{source}: file is {path.stat().st_size / 1e6:.1f} MB, over the "
+                    f"{source}: file is {path.stat().st_size / 2**20:.1f} MB, over the "
                     f"{settings.max_upload_mb:g} MB limit (MAX_UPLOAD_MB)"
                 )
             fingerprint = (

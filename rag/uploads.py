@@ -118,7 +118,7 @@ def save_upload(src: Path, original_name: str, data_dir: Path, max_bytes: int) -
         raise UploadError(f"{original_name}: the file is empty")
     if size > max_bytes:
         raise UploadError(
-            f"{original_name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit"
+            f"{original_name}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit"
         )
     check_content(src, original_name)
     data_dir.mkdir(parents=True, exist_ok=True)
