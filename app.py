@@ -31,6 +31,7 @@ def main() -> None:
     services = AppServices.from_settings(settings)
     demo = build_app(settings, services)
     services.start_initial_ingest()
+    services.start_warm_up()
     logger.info("serving %s on http://%s:%d", settings.data_dir, host, port)
     demo.launch(
         server_name=host,

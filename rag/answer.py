@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.language import detect_language
-from rag.llm import build_llm, count_tokens
+from rag.llm import LlamaCppChatModel, build_llm, count_tokens
 from rag.prompts import LANGUAGE_RULES, REFUSALS, answer_prompt, condense_prompt
 from rag.support import Support, assess_support
 
@@ -179,6 +180,20 @@ class Answerer:
             refuse_below_zh=settings.refuse_below_zh,
             refuse_below_en=settings.refuse_below_en,
         )
+
+    def warm_up(self) -> None:
+        """Load the model and evaluate the fixed system prompt once.
+
+        Local models reuse the longest prompt prefix they evaluated last, so the
+        first real question then only pays for its passages and itself.
+        """
+        if not isinstance(self.llm, LlamaCppChatModel):
+            return  # a remote server keeps its own cache; don't spend a request
+        started = time.perf_counter()
+        (answer_prompt() | self.llm.bind(max_tokens=1)).invoke(
+            {"passages": "", "question": "你好", "language_rule": LANGUAGE_RULES["zh"]}
+        )
+        logger.info("LLM warmed up in %.1f s", time.perf_counter() - started)
 
     def standalone_question(self, question: str, history: History) -> str:
         """Rewrite a follow-up into a standalone question (unchanged if not a follow-up)."""

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         0.86, description="Refuse an English question when the best cosine is below this."
     )
     answer_passage_tokens: int = Field(
-        700, ge=100, description="Token budget for passages in the prompt (time to first token)."
+        400, ge=100, description="Token budget for passages in the prompt (time to first token)."
     )
 
     gradio_server_name: str = Field("127.0.0.1", description="Address the web app binds to.")

@@ -95,11 +95,13 @@ class HybridRetriever(BaseRetriever):
             empty store or a blank query.
         """
         k = k or self.k
-        if not query.strip() or self.kb.chunk_count() == 0:
+        if not query.strip():
+            return []
+        lexical = self.kb.lexical_ready()  # in step with the store; empty when the store is
+        if len(lexical) == 0:
             return []
         fetch = max(self.fetch_k, k)
         store = self.kb.vectorstore
-        lexical = self.kb.lexical_ready()
         expanded = " ".join([query, *expand_query(query, lexical.glossary())])
         vector_hits = store.similarity_search_by_vector_with_relevance_scores(
             self.kb.embeddings.embed_query(expanded if self.expand_vector else query), k=fetch

@@ -310,6 +310,17 @@ class AppServices:
 
     # -- first start -------------------------------------------------------
 
+    def start_warm_up(self) -> None:
+        """Load the LLM and its system prompt in the background (local model only)."""
+
+        def run() -> None:
+            try:
+                self.answerer.warm_up()
+            except Exception:  # the first question will report the real error
+                logger.exception("LLM warm-up failed")
+
+        threading.Thread(target=run, name="llm-warm-up", daemon=True).start()
+
     def start_initial_ingest(self) -> bool:
         """Ingest the data dir in a background thread if the store is empty.
 
