@@ -39,5 +39,8 @@ ingest: $(VENV)/.runtime
 eval: $(VENV)/.runtime
 	$(PY) -m rag.eval tests/data/dev_qa.jsonl --no-llm --out /dev/null
 
+bench: $(VENV)/.dev
+	$(PY) -m rag.bench
+
 clean:
 	rm -rf vectorstore .pytest_cache
