@@ -24,13 +24,14 @@ ANSWER_HUMAN = (
 
 LANGUAGE_RULES = {
     "zh": (
-        "请用中文完整回答：问题问到的每一点都要答到，尽量使用笔记中的原词，不超过200字；"
-        "在所依据的句子末尾用 [1]、[2] 这样的编号标注出处。"
+        "要求：用中文回答。先用一句话直接回答，再分点列出笔记中相关的要点；尽量照用笔记里的原词原句，"
+        "问题问到的每一点都要答到，不超过250字；每句末尾用 [1]、[2] 标注所依据的段落编号。"
     ),
     "en": (
-        "Answer in English, completely: cover every point the question asks about, using the "
-        "notes' own key terms (keep the Chinese term from the notes in parentheses), in at most "
-        "120 words; end each sentence with the number of the passage it relies on, like [1]."
+        "Requirements: answer in English. First answer directly in one sentence, then list the key "
+        "points from the notes; for each key term give the notes' original Chinese term in "
+        "parentheses, e.g. multimodal (多模态); cover every part of the question; at most 150 "
+        "words; end each sentence with the passage number it relies on, like [1]."
     ),
 }
 
