@@ -13,7 +13,7 @@ saved once at the end of the run. A process killed anywhere in between leaves:
   collection and clearing the records;
 * a file row marked interrupted, missing, or whose chunk count differs from
   its records: killed before the row was written;
-* a lexical pickle that lags Chroma: killed before the end of the run.
+* a lexical index file that lags Chroma: killed before the end of the run.
 
 :func:`heal` runs at the start of every write (under the write lock) and
 repairs the first three cheaply: an orphan whose id is the hash of its own

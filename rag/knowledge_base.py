@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The BM25 index beside the store, and the pickle that format 2 and older used.
+LEXICAL_FILE = "lexical.npz"
+LEGACY_LEXICAL_FILE = "lexical.pkl"
+
 
 class TimedEmbeddings(Embeddings):
     """Wraps an embedder: a persistent cache in front, timing and progress events.
@@ -143,7 +147,8 @@ class KnowledgeBase:
     @cached_property
     def lexical(self) -> LexicalIndex:
         """The BM25 index, loaded from disk."""
-        index = LexicalIndex(self.settings.vectorstore_dir / "lexical.pkl")
+        store_dir = self.settings.vectorstore_dir
+        index = LexicalIndex(store_dir / LEXICAL_FILE, legacy_path=store_dir / LEGACY_LEXICAL_FILE)
         index.load()
         return index
 

@@ -2,9 +2,15 @@
 
 The index is kept in step with the Chroma collection by :meth:`LexicalIndex.sync`,
 which diffs chunk ids: chunks new to the collection are tokenized, chunks gone
-from it are dropped. Nothing is re-tokenized that was tokenized before, and
-queries never rebuild anything. Scoring uses an inverted index with NumPy, so a
-query costs time in proportion to the postings of its terms, not the corpus.
+from it are dropped. Nothing is re-tokenized that was tokenized before.
+Scoring uses an inverted index in NumPy arrays (CSR: per term, the rows of the
+chunks that contain it and the term's frequency in each), so a query costs
+time in proportion to the postings of its terms, not the corpus.
+
+The file beside the store (``lexical.npz``, uncompressed, no pickled objects)
+holds those arrays as built, so opening a store only reads them: nothing is
+rebuilt, even for 100k chunks. Changes are merged into the arrays on the next
+search or save after them.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import pickle
 import re
 import threading
 from collections import Counter
@@ -25,7 +30,11 @@ from rag.glossary import builtin_glossary, mine_pairs
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+#: Version of the saved file; 3: CSR postings in an ``.npz`` (2 was a pickle of Counters).
+FORMAT_VERSION = 3
+_FORMAT_NAME = "notes-qa/lexical-bm25"
+_EMPTY_I32 = np.zeros(0, dtype=np.int32)
+_EMPTY_F32 = np.zeros(0, dtype=np.float32)
 _WORD_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 #: Function words that carry no topic; kept short on purpose.
@@ -175,36 +184,132 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-class LexicalIndex:
-    """An incremental BM25 (Okapi) index keyed by chunk id."""
+def _pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 byte array plus their lengths in characters (no pickle)."""
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    blob = np.frombuffer("".join(strings).encode("utf-8"), dtype=np.uint8)
+    return blob, lengths
 
-    def __init__(self, path: Path | None = None, k1: float = 1.5, b: float = 0.75) -> None:
+
+def _unpack(blob: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """Inverse of :func:`_pack`.
+
+    Raises:
+        ValueError: The lengths do not add up to the text.
+    """
+    text = blob.tobytes().decode("utf-8")
+    ends = np.cumsum(lengths, dtype=np.int64).tolist()
+    if (ends[-1] if ends else 0) != len(text) or (len(lengths) and int(lengths.min()) < 0):
+        raise ValueError("string table does not match its lengths")
+    starts = [0, *ends[:-1]] if ends else []
+    return [text[s:e] for s, e in zip(starts, ends, strict=True)]
+
+
+class LexicalIndex:
+    """An incremental BM25 (Okapi) index keyed by chunk id.
+
+    The postings are held as a term-major CSR matrix in NumPy arrays (term
+    ``t`` owns ``docs[indptr[t]:indptr[t + 1]]`` and the matching ``freqs``)
+    and are saved as such, so :meth:`load` reads them back without rebuilding
+    anything. :meth:`add` and :meth:`remove` only record the change; the
+    postings are merged on the next search (or save) after a change.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        k1: float = 1.5,
+        b: float = 0.75,
+        legacy_path: Path | None = None,
+    ) -> None:
         """Create an empty index; call :meth:`load` to read the saved one.
 
         Args:
-            path: Pickle file that persists the index (None: memory only).
+            path: File that persists the index (an uncompressed ``.npz``; None:
+                memory only).
             k1: BM25 term-frequency saturation.
             b: BM25 length normalisation.
+            legacy_path: Where an older version kept the index under another
+                name; such a file is never read (the index is rebuilt from the
+                store) and is deleted by :meth:`save` and :meth:`clear`.
         """
         self.path = path
+        self.legacy_path = legacy_path
         self.k1, self.b = k1, b
-        self._tf: dict[str, Counter[str]] = {}
+        self._lock = threading.RLock()
+        self._mtime: float | None = None
         self._pairs: dict[str, list[tuple[str, str]]] = {}
         self._glossary: dict[str, list[str]] | None = None
-        self._lock = threading.RLock()
-        self._dirty = True
-        self._mtime: float | None = None
+        self._set_postings([], [], np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_F32, _EMPTY_F32)
+
+    # -- state -----------------------------------------------------------------
+
+    def _set_postings(
+        self,
+        ids: list[str],
+        vocab: list[str],
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        freqs: np.ndarray,
+        lengths: np.ndarray,
+    ) -> None:
+        """Install built postings and forget pending changes (lock held)."""
+        self._ids = ids
+        self._vocab = vocab
+        self._indptr = indptr
+        self._docs = docs
+        self._freqs = freqs
+        self._lengths = lengths
+        avgdl = float(lengths.mean()) if len(ids) else 1.0
+        self._norm = self.k1 * (1 - self.b + self.b * lengths / max(avgdl, 1e-9))
+        self._rows: dict[str, int] | None = None  # id -> row, made on first need
+        self._terms: dict[str, int] | None = None  # term -> index, made on first need
+        # Changes since the postings were built: rows dropped, chunks (re)tokenized.
+        self._dead: set[int] = set()
+        self._added: dict[str, Counter[str]] = {}
+
+    def _row_of(self) -> dict[str, int]:
+        if self._rows is None:
+            self._rows = dict(zip(self._ids, range(len(self._ids)), strict=True))
+        return self._rows
+
+    def _term_index(self) -> dict[str, int]:
+        if self._terms is None:
+            self._terms = dict(zip(self._vocab, range(len(self._vocab)), strict=True))
+        return self._terms
+
+    def _live_row(self, chunk_id: str) -> int | None:
+        """Row of ``chunk_id`` in the built postings, unless it was removed since."""
+        row = self._row_of().get(chunk_id)
+        return None if row is None or row in self._dead else row
+
+    @property
+    def _dirty(self) -> bool:
+        return bool(self._dead or self._added)
 
     def __len__(self) -> int:
-        return len(self._tf)
+        with self._lock:
+            if not self._dirty:
+                return len(self._ids)
+            fresh = sum(1 for i in self._added if self._live_row(i) is None)
+            return len(self._ids) - len(self._dead) + fresh
 
     @property
     def ids(self) -> set[str]:
         """Chunk ids in the index."""
-        return set(self._tf)
+        with self._lock:
+            if not self._dirty:
+                return set(self._ids)
+            dead = self._dead
+            kept = {i for row, i in enumerate(self._ids) if row not in dead}
+            return kept | self._added.keys()
+
+    # -- changes ---------------------------------------------------------------
 
     def add(self, items: Iterable[tuple[str, str]]) -> int:
         """Add or replace chunks.
+
+        A replaced chunk keeps its place; new chunks come after the others.
 
         Args:
             items: ``(chunk_id, text)`` pairs.
@@ -215,14 +320,15 @@ class LexicalIndex:
         count = 0
         with self._lock:
             for chunk_id, text in items:
-                self._tf[chunk_id] = Counter(tokenize(text))
+                self._added[chunk_id] = Counter(tokenize(text))
                 pairs = mine_pairs(text)
                 if pairs:
                     self._pairs[chunk_id] = pairs
                 else:
                     self._pairs.pop(chunk_id, None)
                 count += 1
-            self._dirty = self._dirty or count > 0
+            if count:
+                self._glossary = None
         return count
 
     def remove(self, chunk_ids: Iterable[str]) -> int:
@@ -235,19 +341,30 @@ class LexicalIndex:
         with self._lock:
             for chunk_id in chunk_ids:
                 self._pairs.pop(chunk_id, None)
-                if self._tf.pop(chunk_id, None) is not None:
-                    count += 1
-            self._dirty = self._dirty or count > 0
+                found = self._added.pop(chunk_id, None) is not None
+                row = self._live_row(chunk_id)
+                if row is not None:
+                    self._dead.add(row)
+                    found = True
+                count += found
+            if count:
+                self._glossary = None
         return count
 
     def clear(self) -> None:
         """Remove everything (and the saved file)."""
         with self._lock:
-            self._tf.clear()
+            self._set_postings([], [], np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_F32, _EMPTY_F32)
             self._pairs.clear()
-            self._dirty = True
+            self._glossary = None
             if self.path is not None and self.path.exists():
                 self.path.unlink()
+            self._drop_legacy()
+
+    def _drop_legacy(self) -> None:
+        if self.legacy_path is not None and self.legacy_path.exists():
+            self.legacy_path.unlink()
+            logger.info("removed the old-format lexical index %s", self.legacy_path)
 
     def sync(self, store_ids: Iterable[str], fetch_texts) -> tuple[int, int]:
         """Bring the index in step with the store's chunk ids.
@@ -261,7 +378,7 @@ class LexicalIndex:
         """
         wanted = set(store_ids)
         with self._lock:
-            have = set(self._tf)
+            have = self.ids
             removed = self.remove(have - wanted)
             missing = sorted(wanted - have)
             added = 0
@@ -273,49 +390,109 @@ class LexicalIndex:
         return added, removed
 
     def _build(self) -> None:
-        ids = list(self._tf)
-        lengths = np.array([sum(self._tf[i].values()) for i in ids], dtype=np.float32)
-        postings: dict[str, tuple[list[int], list[int]]] = {}
-        for row, chunk_id in enumerate(ids):
-            for term, freq in self._tf[chunk_id].items():
-                docs, freqs = postings.setdefault(term, ([], []))
-                docs.append(row)
-                freqs.append(freq)
-        n = len(ids)
-        avgdl = float(lengths.mean()) if n else 1.0
-        self._ids = ids
-        self._norm = self.k1 * (1 - self.b + self.b * lengths / max(avgdl, 1e-9))
-        self._postings = {
-            term: (
-                np.asarray(docs, dtype=np.int32),
-                np.asarray(freqs, dtype=np.float32),
-                math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5)),
-            )
-            for term, (docs, freqs) in postings.items()
-        }
-        glossary = builtin_glossary()
-        for pairs in self._pairs.values():
-            for english, chinese in pairs:
-                terms = glossary.setdefault(english, [])
-                if chinese not in terms:
-                    terms.append(chinese)
-        self._glossary = glossary
-        self._dirty = False
+        """Merge the pending changes into the postings (lock held).
+
+        Rows of removed chunks go, replaced chunks keep their row with new
+        postings, new chunks get rows at the end; terms left without postings
+        are dropped from the vocabulary. Runs in NumPy, in time linear in the
+        postings, except for the changed chunks' own terms.
+        """
+        n_old = len(self._ids)
+        alive = np.ones(n_old, dtype=bool)
+        alive[list(self._dead)] = False
+        replaced: list[tuple[int, Counter[str]]] = []
+        appended: list[tuple[str, Counter[str]]] = []
+        for chunk_id, counts in self._added.items():
+            row = self._live_row(chunk_id)
+            if row is None:
+                appended.append((chunk_id, counts))
+            else:
+                replaced.append((row, counts))
+        keep_rows = alive.copy()
+        for row, _ in replaced:
+            keep_rows[row] = False
+
+        # Old rows keep their order; appended rows follow.
+        n_alive = int(alive.sum())
+        new_row = np.cumsum(alive, dtype=np.int32) - 1
+        ids = [i for i, a in zip(self._ids, alive.tolist(), strict=True) if a]
+        ids.extend(chunk_id for chunk_id, _ in appended)
+        changed = [(int(new_row[row]), c) for row, c in replaced]
+        changed.extend((n_alive + k, c) for k, (_, c) in enumerate(appended))
+        lengths = np.concatenate([self._lengths[alive], np.zeros(len(appended), np.float32)])
+
+        # Postings of the changed chunks, sorted by term (then by row).
+        vocab = list(self._vocab)
+        terms = dict(self._term_index())
+        flat_terms: list[str] = []
+        for row, counts in changed:
+            lengths[row] = counts.total()
+            flat_terms.extend(counts)
+        for term in dict.fromkeys(flat_terms):
+            if term not in terms:
+                terms[term] = len(vocab)
+                vocab.append(term)
+        add_t = np.fromiter(map(terms.__getitem__, flat_terms), np.int32, len(flat_terms))
+        add_d = np.repeat(
+            np.fromiter((row for row, _ in changed), np.int32, len(changed)),
+            np.fromiter((len(c) for _, c in changed), np.int64, len(changed)),
+        )
+        add_f = np.fromiter(
+            (f for _, c in changed for f in c.values()), np.float32, len(flat_terms)
+        )
+        order = np.argsort(add_t, kind="stable")
+        add_t, add_d, add_f = add_t[order], add_d[order], add_f[order]
+
+        # Surviving old postings stay in term order; each new posting is inserted
+        # at the end of its term's block.
+        docs, freqs, indptr = self._docs, self._freqs, self._indptr
+        if not keep_rows.all():
+            keep = keep_rows[docs]
+            kept = np.zeros(len(keep) + 1, dtype=np.int64)
+            np.cumsum(keep, out=kept[1:])
+            indptr = kept[indptr]
+            docs, freqs = docs[keep], freqs[keep]
+            if not alive.all():
+                docs = new_row[docs]
+        grown = np.full(len(vocab) + 1, indptr[-1], dtype=np.int64)
+        grown[: len(indptr)] = indptr
+        docs = np.insert(docs, grown[add_t + 1], add_d)
+        freqs = np.insert(freqs, grown[add_t + 1], add_f)
+
+        df = np.diff(grown) + np.bincount(add_t, minlength=len(vocab))
+        used = df > 0
+        if not used.all():  # terms of removed chunks only
+            vocab = [term for term, u in zip(vocab, used.tolist(), strict=True) if u]
+            df = df[used]
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        self._set_postings(ids, vocab, indptr, docs, freqs, lengths)
+
+    def _ensure_built(self) -> None:
+        if self._dirty:
+            self._build()
+
+    # -- queries ---------------------------------------------------------------
 
     def glossary(self) -> dict[str, list[str]]:
         """English → Chinese terms: the built-in glossary plus pairs mined from the notes."""
         with self._lock:
-            if self._dirty or self._glossary is None:
-                self._build()
-            return self._glossary  # type: ignore[return-value]
+            if self._glossary is None:
+                glossary = builtin_glossary()
+                for pairs in self._pairs.values():
+                    for english, chinese in pairs:
+                        terms = glossary.setdefault(english, [])
+                        if chinese not in terms:
+                            terms.append(chinese)
+                self._glossary = glossary
+            return self._glossary
 
     def doc_freq(self, term: str) -> int:
         """How many chunks contain ``term``."""
         with self._lock:
-            if self._dirty:
-                self._build()
-            posting = self._postings.get(term)
-            return 0 if posting is None else len(posting[0])
+            self._ensure_built()
+            t = self._term_index().get(term)
+            return 0 if t is None else int(self._indptr[t + 1] - self._indptr[t])
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top chunks for ``query`` by BM25.
@@ -329,16 +506,20 @@ class LexicalIndex:
         """
         terms = tokenize(query)
         with self._lock:
-            if self._dirty:
-                self._build()
-            if not self._ids or not terms:
+            self._ensure_built()
+            n = len(self._ids)
+            if not n or not terms:
                 return []
-            scores = np.zeros(len(self._ids), dtype=np.float32)
+            index = self._term_index()
+            scores = np.zeros(n, dtype=np.float32)
             for term, qf in Counter(terms).items():
-                posting = self._postings.get(term)
-                if posting is None:
+                t = index.get(term)
+                if t is None:
                     continue
-                docs, freqs, idf = posting
+                begin, end = int(self._indptr[t]), int(self._indptr[t + 1])
+                docs, freqs = self._docs[begin:end], self._freqs[begin:end]
+                df = end - begin
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
                 scores[docs] += qf * idf * freqs * (self.k1 + 1) / (freqs + self._norm[docs])
             k = min(k, int((scores > 0).sum()))
             if k <= 0:
@@ -347,46 +528,121 @@ class LexicalIndex:
             top = top[np.argsort(-scores[top], kind="stable")]
             return [(self._ids[i], float(scores[i])) for i in top]
 
+    # -- persistence -----------------------------------------------------------
+
     def save(self) -> None:
-        """Write the index atomically to :attr:`path`."""
+        """Write the index atomically to :attr:`path` (built postings, no pickle)."""
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with self._lock:
-            payload = {"version": FORMAT_VERSION, "tf": self._tf, "pairs": self._pairs}
-            with tmp.open("wb") as fh:
-                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            self._ensure_built()
+            pair_ids = [i for i, pairs in self._pairs.items() for _ in pairs]
+            pair_en = [en for pairs in self._pairs.values() for en, _ in pairs]
+            pair_zh = [zh for pairs in self._pairs.values() for _, zh in pairs]
+            arrays: dict[str, np.ndarray] = {
+                "format": np.array(_FORMAT_NAME),
+                "version": np.array(FORMAT_VERSION, dtype=np.int64),
+                "indptr": self._indptr,
+                "docs": self._docs,
+                "freqs": self._freqs,
+                "lengths": self._lengths,
+            }
+            for name, strings in (
+                ("ids", self._ids),
+                ("vocab", self._vocab),
+                ("pair_ids", pair_ids),
+                ("pair_en", pair_en),
+                ("pair_zh", pair_zh),
+            ):
+                arrays[name], arrays[f"{name}_len"] = _pack(strings)
+            try:
+                with tmp.open("wb") as fh:
+                    np.savez(fh, allow_pickle=False, **arrays)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            finally:
+                tmp.unlink(missing_ok=True)
             self._mtime = self.path.stat().st_mtime
+        self._drop_legacy()
 
     def load(self) -> bool:
-        """Read the saved index, if any.
+        """Read the saved index, if any; the postings are used as saved.
+
+        An unreadable file (corrupt, truncated, another format or version) is
+        left alone and logged; the caller then rebuilds the index from the
+        store (:meth:`sync`).
 
         Returns:
             True when a valid index was read.
         """
-        if self.path is None or not self.path.exists():
+        if self.path is None:
+            return False
+        if not self.path.exists():
+            if self.legacy_path is not None and self.legacy_path.exists():
+                logger.warning(
+                    "lexical index at %s has an old format; it will be rebuilt from the store",
+                    self.legacy_path,
+                )
             return False
         try:
-            with self.path.open("rb") as fh:
-                payload = pickle.load(fh)
-            if payload.get("version") != FORMAT_VERSION:
-                raise ValueError("old format")
+            state = self._read(self.path)
         except Exception as exc:
             logger.warning(
                 "lexical index at %s unreadable (%s); it will be rebuilt", self.path, exc
             )
             self._mtime = self.path.stat().st_mtime
             return False
+        ids, vocab, indptr, docs, freqs, lengths, pairs = state
         with self._lock:
-            self._tf = payload["tf"]
-            self._pairs = payload.get("pairs", {})
-            self._dirty = True
+            self._set_postings(ids, vocab, indptr, docs, freqs, lengths)
+            self._pairs = pairs
+            self._glossary = None
             self._mtime = self.path.stat().st_mtime
         return True
+
+    @staticmethod
+    def _read(path: Path) -> tuple:
+        """Read and check a saved index.
+
+        Raises:
+            ValueError: Another format or version, or inconsistent arrays.
+        """
+        with np.load(path, allow_pickle=False) as npz:
+            if "format" not in npz.files or str(npz["format"]) != _FORMAT_NAME:
+                raise ValueError("not a lexical index file")
+            if int(npz["version"]) != FORMAT_VERSION:
+                raise ValueError(f"old format (version {int(npz['version'])})")
+            data = {name: npz[name] for name in npz.files}
+        strings = {
+            name: _unpack(data[name], data[f"{name}_len"])
+            for name in ("ids", "vocab", "pair_ids", "pair_en", "pair_zh")
+        }
+        ids, vocab = strings["ids"], strings["vocab"]
+        indptr = data["indptr"].astype(np.int64, copy=False)
+        docs = data["docs"].astype(np.int32, copy=False)
+        freqs = data["freqs"].astype(np.float32, copy=False)
+        lengths = data["lengths"].astype(np.float32, copy=False)
+        consistent = (
+            indptr.ndim == docs.ndim == freqs.ndim == lengths.ndim == 1
+            and len(indptr) == len(vocab) + 1
+            and int(indptr[0]) == 0
+            and int(indptr[-1]) == len(docs) == len(freqs)
+            and bool((np.diff(indptr) >= 0).all())
+            and len(lengths) == len(ids) == len(set(ids))
+            and (not len(docs) or (int(docs.min()) >= 0 and int(docs.max()) < len(ids)))
+            and len(strings["pair_ids"]) == len(strings["pair_en"]) == len(strings["pair_zh"])
+        )
+        if not consistent:
+            raise ValueError("inconsistent arrays")
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for chunk_id, en, zh in zip(
+            strings["pair_ids"], strings["pair_en"], strings["pair_zh"], strict=True
+        ):
+            pairs.setdefault(chunk_id, []).append((en, zh))
+        return ids, vocab, indptr, docs, freqs, lengths, pairs
 
     def stale_on_disk(self) -> bool:
         """Whether another process saved a newer index since we loaded it."""

@@ -1,6 +1,6 @@
 """One writer per store: an inter-process lock file, re-entrant within a process.
 
-Chroma on disk, the SQLite record manager and the lexical pickle are not safe
+Chroma on disk, the SQLite record manager and the lexical index file are not safe
 for several processes writing at once. Every write path (ingest, remove,
 re-index, repair) runs inside :func:`write_lock`, which takes an exclusive
 ``fcntl.flock`` on ``VECTORSTORE_DIR/.write.lock`` and writes the holder's pid

@@ -150,7 +150,7 @@ def test_records_whose_chunks_are_gone_are_re_added(kb, corpus, clean, fresh_kb)
     report = verify(kb)
     assert report.issue("dangling_records").count == len(lost)
     assert report.issue("dangling_records").examples[0].endswith("(gbk_note.txt)")
-    assert report.issue("lexical_mismatch").count == len(lost)  # the pickle still has them
+    assert report.issue("lexical_mismatch").count == len(lost)  # the saved index still has them
 
     kb = fresh_kb()
     done = repair(kb)
