@@ -15,9 +15,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from rag.integrity import heal, mark_interrupted  # crash-safety hooks
@@ -81,6 +83,17 @@ class IngestReport:
             f"updated {self.total('updated')}, skipped {self.total('skipped')}, "
             f"deleted {self.total('deleted')}; {self.seconds:.1f} s, {rate:.1f} chunks/s"
         )
+
+
+@dataclass
+class _Prepared:
+    """A file read and split for indexing, or its final result (unchanged or failed)."""
+
+    source: str
+    known: FileRecord | None
+    fingerprint: str = ""
+    chunks: list[Document] = field(default_factory=list)
+    result: FileResult | None = None
 
 
 def source_id(path: Path, data_dir: Path) -> str:
@@ -200,13 +213,30 @@ class Ingestor:
         report = IngestReport()
         self.progress("total", len(files))
         known = {r.source: r for r in self.kb.record_manager.files()}
-        sources_seen: set[str] = set()
-        for path in files:
-            source = source_id(path, settings.data_dir)
-            sources_seen.add(source)
-            result = self._ingest_file(path, source, known.get(source))
-            report.files.append(result)
-            self.progress("file", result)
+        jobs = [(path, source_id(path, settings.data_dir)) for path in files]
+        sources_seen = {source for _, source in jobs}
+        # While one file is embedded and indexed, the next one is read, parsed and
+        # split in a background thread (parsing big PDFs overlaps the embedding
+        # model, which releases the GIL). Results stay in file order; a file's
+        # load error, or any exception, surfaces when that file's turn comes.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prefetch") as pool:
+
+            def prefetch(number: int) -> Future[_Prepared]:
+                path, source = jobs[number]
+                return pool.submit(self._prepare, path, source, known.get(source))
+
+            ahead = [prefetch(0)] if jobs else []
+            try:
+                for number in range(len(jobs)):
+                    prepared = ahead.pop().result()
+                    if number + 1 < len(jobs):
+                        ahead.append(prefetch(number + 1))
+                    result = self._index_prepared(prepared)
+                    report.files.append(result)
+                    self.progress("file", result)
+            finally:
+                for future in ahead:
+                    future.cancel()
         for folder in folders:
             report.files.extend(self._remove_deleted(folder, sources_seen))
         self.kb.sync_lexical()
@@ -217,6 +247,15 @@ class Ingestor:
     def _ingest_file(
         self, path: Path, source: str, known: FileRecord | None, force: bool = False
     ) -> FileResult:
+        return self._index_prepared(self._prepare(path, source, known, force))
+
+    def _prepare(
+        self, path: Path, source: str, known: FileRecord | None, force: bool = False
+    ) -> _Prepared:
+        """Read one file: size check, fingerprint, then load and split unless unchanged.
+
+        Touches nothing in the store, so it may run in the prefetch thread.
+        """
         settings = self.kb.settings
         try:
             if path.is_file() and path.stat().st_size > settings.max_upload_bytes:
@@ -230,17 +269,26 @@ class Ingestor:
                 else ""
             )
             if known and known.sha256 == fingerprint and not force:
-                return FileResult(
+                unchanged = FileResult(
                     source, "unchanged", chunks=known.chunks, pages=known.pages,
                     skipped=known.chunks,
                 )  # fmt: skip
+                return _Prepared(source, known, result=unchanged)
             units = load_file(path, source)
             chunks = split_documents(units, settings.chunk_size, settings.chunk_overlap)
             if not chunks:
                 raise LoaderError(f"{source}: no text to index")
         except LoaderError as exc:
-            logger.info("%s", exc)
-            return FileResult(source, "failed", error=str(exc))
+            return _Prepared(source, known, result=FileResult(source, "failed", error=str(exc)))
+        return _Prepared(source, known, fingerprint=fingerprint, chunks=chunks)
+
+    def _index_prepared(self, prepared: _Prepared) -> FileResult:
+        """Embed and index a prepared file (in the calling thread, under the write lock)."""
+        if prepared.result is not None:
+            if prepared.result.error:
+                logger.info("%s", prepared.result.error)
+            return prepared.result
+        source, known, chunks = prepared.source, prepared.known, prepared.chunks
         mark_interrupted(self.kb.record_manager, known)  # crash-safety hook: row not done yet
         result = index(
             chunks,
@@ -255,7 +303,7 @@ class Ingestor:
         )
         pages = len({c.metadata.get("page") for c in chunks if c.metadata.get("page")})
         self.kb.record_manager.put_file(
-            FileRecord(source, len(chunks), pages, fingerprint, time.time())
+            FileRecord(source, len(chunks), pages, prepared.fingerprint, time.time())
         )
         status = "added" if known is None else "updated"
         if result["num_added"] == 0 and result["num_deleted"] == 0 and known is not None:

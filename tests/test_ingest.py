@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 import types
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ids_by_source, ingest, snapshot
 
+import rag.indexing
 from rag.config import Settings
 from rag.embeddings import FakeEmbeddings, build_embeddings
+from rag.indexing import Ingestor
 from rag.knowledge_base import KnowledgeBase
-from rag.loaders import load_file
+from rag.loaders import LoaderError, load_file
 from rag.splitter import split_documents
 from rag.store import MODEL_KEY, EmbeddingModelMismatch
 
@@ -312,3 +316,94 @@ def test_metadata_of_gbk_markdown_and_pdf(kb, settings, add_fixture, data_dir):
     assert all(set(m) == {"source", "page", "chunk_index", "start_index"} for _, m in pdf)
     assert pdf[0][1]["start_index"] == 0
     assert pdf[0][0].startswith("第一页讲的是检索增强生成。")
+
+
+# -- parsing the next file while the current one is embedded ------------------
+
+
+class GatedEmbeddings(FakeEmbeddings):
+    """Embedding of the first file waits until the loader of the second file has started."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+        self.overlapped: bool | None = None
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self.overlapped is None:
+            self.overlapped = self.gate.wait(timeout=10)  # no overlap: False after 10 s
+        return super().embed_documents(texts)
+
+
+@pytest.fixture
+def gated(settings, data_dir, add_fixture, monkeypatch):
+    """Three notes, 1.txt · 2.pdf · 3.md; a loader spy whose start on 2.pdf opens the gate."""
+    add_fixture("gbk_note.txt", as_name="1.txt")
+    add_fixture("multipage.pdf", as_name="2.pdf")
+    add_fixture("headings.md", as_name="3.md")
+    gate = threading.Event()
+    loads: list[tuple[str, str]] = []
+    failures: dict[str, Exception] = {}
+    real_load = rag.indexing.load_file
+
+    def spy_load(path: Path, source: str):
+        loads.append((source, threading.current_thread().name))
+        if source == "2.pdf":
+            gate.set()
+        if source in failures:
+            raise failures[source]
+        return real_load(path, source)
+
+    monkeypatch.setattr(rag.indexing, "load_file", spy_load)
+    embeddings = GatedEmbeddings(gate)
+    base = KnowledgeBase(settings, embeddings=embeddings)
+    yield types.SimpleNamespace(kb=base, embeddings=embeddings, loads=loads, failures=failures)
+    base.record_manager.close()
+
+
+def test_next_file_is_parsed_while_the_current_one_is_embedded(gated):
+    events: list[tuple[str, object]] = []
+    report = Ingestor(gated.kb, progress=lambda e, p: events.append((e, p))).ingest()
+    assert gated.embeddings.overlapped is True
+    assert [(f.source, f.status) for f in report.files] == [
+        ("1.txt", "added"),
+        ("2.pdf", "added"),
+        ("3.md", "added"),
+    ]
+    assert [p for e, p in events if e == "file"] == report.files
+    # each file read once, all in the prefetch thread (never again in the caller)
+    assert [s for s, _ in gated.loads] == ["1.txt", "2.pdf", "3.md"]
+    assert all(name.startswith("ingest-prefetch") for _, name in gated.loads)
+    assert sorted(ids_by_source(gated.kb)) == ["1.txt", "2.pdf", "3.md"]
+    assert_lexical_in_step(gated.kb)
+
+    gated.loads.clear()
+    again = ingest(gated.kb)
+    assert [f.status for f in again.files] == ["unchanged"] * 3
+    assert gated.loads == []  # unchanged files are not parsed
+
+
+def test_prefetched_load_failure_is_reported_for_its_own_file(gated, settings, caplog):
+    gated.failures["2.pdf"] = LoaderError("2.pdf: not a readable PDF (corrupt or truncated file)")
+    with caplog.at_level(logging.INFO, logger="rag.indexing"):
+        report = ingest(gated.kb)
+    assert gated.embeddings.overlapped is True
+    assert [(f.source, f.status, f.error) for f in report.files] == [
+        ("1.txt", "added", None),
+        ("2.pdf", "failed", "2.pdf: not a readable PDF (corrupt or truncated file)"),
+        ("3.md", "added", None),
+    ]
+    assert report.files[0].added > 0 and report.files[2].added > 0
+    assert "2.pdf: not a readable PDF (corrupt or truncated file)" in caplog.messages
+    assert sorted(ids_by_source(gated.kb)) == ["1.txt", "3.md"]
+    assert [f.source for f in gated.kb.record_manager.files()] == ["1.txt", "3.md"]
+
+
+def test_unexpected_error_in_a_prefetched_load_stops_at_that_file(gated):
+    gated.failures["2.pdf"] = RuntimeError("parser bug")
+    events: list[tuple[str, object]] = []
+    with pytest.raises(RuntimeError, match="parser bug"):
+        Ingestor(gated.kb, progress=lambda e, p: events.append((e, p))).ingest()
+    assert [(p.source, p.status) for e, p in events if e == "file"] == [("1.txt", "added")]
+    assert sorted(ids_by_source(gated.kb)) == ["1.txt"]
+    assert [s for s, _ in gated.loads] == ["1.txt", "2.pdf"]  # 3.md never read
