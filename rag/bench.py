@@ -640,9 +640,7 @@ def retrieval_size_run(
     # Time the parts inside the same searches: wrap the three calls search makes.
     spent = dict.fromkeys(("embed", "vector", "bm25"), 0.0)
     probe_calls(kb.embeddings, "embed_query", spent, "embed")
-    probe_calls(
-        kb.vectorstore, "similarity_search_by_vector_with_relevance_scores", spent, "vector"
-    )
+    probe_calls(kb, "vector_search", spent, "vector")
     probe_calls(kb.lexical_ready(), "search", spent, "bm25")
     samples: dict[str, list[float]] = {
         "total": [],

@@ -14,6 +14,7 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from rag.embedding_cache import EmbeddingCache
@@ -168,6 +169,37 @@ class KnowledgeBase:
             ids.extend(batch)
             offset += len(batch)
         return ids
+
+    def vector_search(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+        """The ``k`` chunks nearest to ``embedding``: ids and cosine distances only.
+
+        Texts and metadata are not read here: retrieval fetches them only for
+        the few chunks it returns (:meth:`fetch_documents`).
+
+        Args:
+            embedding: The query vector.
+            k: How many neighbours.
+
+        Returns:
+            ``(chunk_id, distance)`` pairs, nearest first.
+        """
+        got = self.vectorstore._collection.query(
+            query_embeddings=[embedding], n_results=k, include=["distances"]
+        )
+        return list(zip(got["ids"][0], got["distances"][0], strict=True))
+
+    def fetch_documents(self, ids: list[str]) -> dict[str, Document]:
+        """Chunks by id, as documents with their metadata; unknown ids are left out."""
+        if not ids:
+            return {}
+        got = self.vectorstore._collection.get(ids=ids, include=["documents", "metadatas"])
+        return {
+            chunk_id: Document(page_content=text, metadata=meta or {}, id=chunk_id)
+            for chunk_id, text, meta in zip(
+                got["ids"], got["documents"], got["metadatas"], strict=True
+            )
+            if text is not None
+        }
 
     def fetch_texts(self, ids: list[str]) -> dict[str, str]:
         """Chunk texts by id."""

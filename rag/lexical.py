@@ -15,6 +15,7 @@ search or save after them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -35,6 +36,8 @@ FORMAT_VERSION = 3
 _FORMAT_NAME = "notes-qa/lexical-bm25"
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _EMPTY_F32 = np.zeros(0, dtype=np.float32)
+#: Distinct query parts (words, glossary terms) whose tokens an index remembers.
+_QUERY_CACHE_SIZE = 1024
 _WORD_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 #: Function words that carry no topic; kept short on purpose.
@@ -184,6 +187,10 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def _tokenize_part(text: str) -> tuple[str, ...]:
+    return tuple(tokenize(text))
+
+
 def _pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Strings as one UTF-8 byte array plus their lengths in characters (no pickle)."""
     lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
@@ -240,6 +247,7 @@ class LexicalIndex:
         self._mtime: float | None = None
         self._pairs: dict[str, list[tuple[str, str]]] = {}
         self._glossary: dict[str, list[str]] | None = None
+        self._part_tokens = functools.lru_cache(maxsize=_QUERY_CACHE_SIZE)(_tokenize_part)
         self._set_postings([], [], np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_F32, _EMPTY_F32)
 
     # -- state -----------------------------------------------------------------
@@ -474,6 +482,22 @@ class LexicalIndex:
 
     # -- queries ---------------------------------------------------------------
 
+    def query_tokens(self, query: str) -> list[str]:
+        """The tokens of a query, as :func:`tokenize` gives them, with a cache.
+
+        Retrieval tokenizes the question together with its glossary terms and
+        the support check the question alone; both go through this cache of
+        space-separated parts (jieba never joins across a space), so a
+        question is tokenized once.
+
+        Args:
+            query: A question, possibly followed by expansion terms.
+
+        Returns:
+            The tokens, in order, with repeats.
+        """
+        return [token for part in query.split(" ") if part for token in self._part_tokens(part)]
+
     def glossary(self) -> dict[str, list[str]]:
         """English → Chinese terms: the built-in glossary plus pairs mined from the notes."""
         with self._lock:
@@ -504,7 +528,7 @@ class LexicalIndex:
         Returns:
             ``(chunk_id, score)`` pairs, best first, scores > 0 only.
         """
-        terms = tokenize(query)
+        terms = self.query_tokens(query)
         with self._lock:
             self._ensure_built()
             n = len(self._ids)

@@ -101,16 +101,13 @@ class HybridRetriever(BaseRetriever):
         if len(lexical) == 0:
             return []
         fetch = max(self.fetch_k, k)
-        store = self.kb.vectorstore
         expanded = " ".join([query, *expand_query(query, lexical.glossary())])
-        vector_hits = store.similarity_search_by_vector_with_relevance_scores(
-            self.kb.embeddings.embed_query(expanded if self.expand_vector else query), k=fetch
+        # Candidates are ranked by id alone; texts and metadata are read once,
+        # for the k chunks that survive fusion.
+        vector_hits = self.kb.vector_search(
+            self.kb.embeddings.embed_query(expanded if self.expand_vector else query), fetch
         )
-        docs: dict[str, Document] = {}
-        vector_scores: dict[str, float] = {}
-        for doc, distance in vector_hits:
-            docs[doc.id] = doc
-            vector_scores[doc.id] = 1.0 - float(distance)
+        vector_scores = {chunk_id: 1.0 - float(distance) for chunk_id, distance in vector_hits}
         bm25_hits = lexical.search(expanded, fetch)
         bm25_scores = dict(bm25_hits)
         fused = rrf_fuse(
@@ -118,14 +115,11 @@ class HybridRetriever(BaseRetriever):
             [self.vector_weight, self.bm25_weight],
             self.rrf_k,
         )[:k]
-        missing = [i for i, _ in fused if i not in docs]
-        if missing:
-            for doc in store.get_by_ids(missing):
-                docs[doc.id] = doc
+        docs = self.kb.fetch_documents([i for i, _ in fused])
         results = []
         for chunk_id, score in fused:
             doc = docs.get(chunk_id)
-            if doc is None:  # index briefly ahead of the store
+            if doc is None:  # not in the store: BM25 index briefly ahead, or just deleted
                 continue
             meta = dict(doc.metadata)
             meta.update(

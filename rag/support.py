@@ -24,7 +24,7 @@ from langchain_core.documents import Document
 
 from rag.glossary import expand_query
 from rag.language import detect_language
-from rag.lexical import STOPWORDS, LexicalIndex, tokenize
+from rag.lexical import STOPWORDS, LexicalIndex
 
 _LATIN_TERM_RE = re.compile(r"^[a-z0-9][a-z0-9\-_.]*$")
 
@@ -63,14 +63,15 @@ def unknown_terms(question: str, lexical: LexicalIndex, language: str) -> list[s
     glossary = lexical.glossary()
     jargon = _jargon(question) if language == "en" else None
     unknown = []
-    for term in dict.fromkeys(tokenize(question)):
+    for term in dict.fromkeys(lexical.query_tokens(question)):
         if not _LATIN_TERM_RE.match(term) or term in STOPWORDS or len(term) < 2:
             continue
         if jargon is not None and term not in jargon:
             continue
         if lexical.doc_freq(term) > 0 or (term.endswith("s") and lexical.doc_freq(term[:-1]) > 0):
             continue
-        if any(lexical.doc_freq(t) > 0 for t in tokenize(" ".join(expand_query(term, glossary)))):
+        expansion = " ".join(expand_query(term, glossary))
+        if any(lexical.doc_freq(t) > 0 for t in lexical.query_tokens(expansion)):
             continue
         unknown.append(term)
     return unknown

@@ -296,6 +296,44 @@ def test_hybrid_retriever_returns_ranked_chunks(ingested):
     assert len(retriever.search("LoRA", k=2)) == 2
 
 
+def test_search_reads_texts_only_for_the_chunks_it_returns(ingested, monkeypatch):
+    retriever = HybridRetriever.from_kb(ingested, k=3)
+    expected = retriever.search("LoRA 低秩矩阵")
+    collection = ingested.vectorstore._collection
+    calls: list[tuple[str, dict]] = []
+    for name in ("query", "get"):
+        real = getattr(collection, name)
+
+        def spy(*args, _name=name, _real=real, **kwargs):
+            calls.append((_name, kwargs))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(collection, name, spy)
+
+    docs = retriever.search("LoRA 低秩矩阵")
+    assert [(d.id, d.page_content, d.metadata) for d in docs] == [
+        (d.id, d.page_content, d.metadata) for d in expected
+    ]
+    assert [name for name, _ in calls] == ["query", "get"]
+    assert calls[0][1]["include"] == ["distances"] and calls[0][1]["n_results"] == 30
+    assert calls[1][1]["ids"] == [d.id for d in docs]
+
+
+def test_query_tokens_are_tokenize_with_a_cache(monkeypatch):
+    index = LexicalIndex()
+    query = "What is LoRA 低秩矩阵 微调？"
+    assert index.query_tokens(query) == rag.lexical.tokenize(query)
+    seen: list[str] = []
+    real_tokenize = rag.lexical.tokenize
+    monkeypatch.setattr(rag.lexical, "tokenize", lambda t: seen.append(t) or real_tokenize(t))
+    index.add(NOTES)
+    seen.clear()
+    index.search("LoRA 低秩矩阵 参数高效微调", 3)
+    assert seen == ["参数高效微调"]  # the other parts were tokenized above
+    index.search("LoRA 低秩矩阵 参数高效微调", 3)
+    assert seen == ["参数高效微调"]
+
+
 def test_retriever_on_empty_store_returns_nothing(kb):
     assert HybridRetriever.from_kb(kb).search("什么是 LoRA？") == []
 
