@@ -225,18 +225,17 @@ class Ingestor:
                 path, source = jobs[number]
                 return pool.submit(self._prepare, path, source, known.get(source))
 
-            ahead = [prefetch(0)] if jobs else []
+            ahead = prefetch(0) if jobs else None
             try:
                 for number in range(len(jobs)):
-                    prepared = ahead.pop().result()
-                    if number + 1 < len(jobs):
-                        ahead.append(prefetch(number + 1))
+                    prepared = ahead.result()
+                    ahead = prefetch(number + 1) if number + 1 < len(jobs) else None
                     result = self._index_prepared(prepared)
                     report.files.append(result)
                     self.progress("file", result)
             finally:
-                for future in ahead:
-                    future.cancel()
+                if ahead is not None:
+                    ahead.cancel()
         for folder in folders:
             report.files.extend(self._remove_deleted(folder, sources_seen))
         self.kb.sync_lexical()

@@ -248,7 +248,7 @@ class LexicalIndex:
         self._pairs: dict[str, list[tuple[str, str]]] = {}
         self._glossary: dict[str, list[str]] | None = None
         self._part_tokens = functools.lru_cache(maxsize=_QUERY_CACHE_SIZE)(_tokenize_part)
-        self._set_postings([], [], np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_F32, _EMPTY_F32)
+        self._set_empty()
 
     # -- state -----------------------------------------------------------------
 
@@ -275,6 +275,10 @@ class LexicalIndex:
         # Changes since the postings were built: rows dropped, chunks (re)tokenized.
         self._dead: set[int] = set()
         self._added: dict[str, Counter[str]] = {}
+
+    def _set_empty(self) -> None:
+        """Install empty postings (lock held)."""
+        self._set_postings([], [], np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_F32, _EMPTY_F32)
 
     def _row_of(self) -> dict[str, int]:
         if self._rows is None:
@@ -362,7 +366,7 @@ class LexicalIndex:
     def clear(self) -> None:
         """Remove everything (and the saved file)."""
         with self._lock:
-            self._set_postings([], [], np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_F32, _EMPTY_F32)
+            self._set_empty()
             self._pairs.clear()
             self._glossary = None
             if self.path is not None and self.path.exists():
