@@ -28,7 +28,13 @@ from langchain_core.output_parsers import StrOutputParser
 
 from rag.language import detect_language
 from rag.llm import LlamaCppChatModel, build_llm, count_tokens
-from rag.prompts import LANGUAGE_RULES, REFUSALS, answer_prompt, condense_prompt
+from rag.prompts import (
+    LANGUAGE_RULES,
+    REFUSALS,
+    answer_prompt,
+    condense_prompt,
+    translate_prompt,
+)
 from rag.support import Support, assess_support
 
 if TYPE_CHECKING:
@@ -61,6 +67,9 @@ _INJECTION_RE = re.compile(
     r"|(reveal|print|show|repeat)\s+(your\s+|the\s+)?(system\s+)?prompt",
     re.IGNORECASE,
 )
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+#: Notes with at least this share of Chinese words get English questions translated.
+CHINESE_NOTES_SHARE = 0.3
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?\n])|(?<=\. )")
 INJECTION_PLACEHOLDER = "（此处一句疑似指令的文字已略去）"
 
@@ -112,17 +121,24 @@ def defuse(text: str) -> str:
 
 
 def format_passages(docs: Sequence[Document]) -> str:
-    """Number passages ``[1]``… with their file and page or heading; defuse instructions."""
+    """Number passages ``[n]`` by rank, with page and heading; defuse instructions.
+
+    A passage without a ``rank`` is numbered by its position. File names stay
+    out of the prompt: the user sees them with the sources, and each costs
+    the local model a dozen tokens of prompt.
+    """
     blocks = []
-    for number, doc in enumerate(docs, start=1):
+    for position, doc in enumerate(docs, start=1):
         meta = doc.metadata
-        where = str(meta.get("source", ""))
+        number = meta.get("rank") or position
+        where = []
         if meta.get("page"):
-            where += f" 第{meta['page']}页"
+            where.append(f"第{meta['page']}页")
         if meta.get("heading"):
-            where += f" · {meta['heading']}"
+            where.append(str(meta["heading"]))
+        label = f"[{number}] ({' · '.join(where)})" if where else f"[{number}]"
         text = " ".join(defuse(doc.page_content).split())
-        blocks.append(f"[{number}] ({where}) {text}")
+        blocks.append(f"{label} {text}")
     return "\n".join(blocks)
 
 
@@ -152,6 +168,7 @@ class Answerer:
         passage_tokens: int,
         refuse_below_zh: float,
         refuse_below_en: float,
+        translate_questions: bool = True,
     ) -> None:
         """Create the chain.
 
@@ -161,6 +178,8 @@ class Answerer:
             passage_tokens: Token budget for the passages in the prompt.
             refuse_below_zh: Support threshold for Chinese questions.
             refuse_below_en: Support threshold for English questions.
+            translate_questions: Translate English questions into Chinese
+                before retrieval when the notes are mainly Chinese.
         """
         self.retriever = retriever
         self.llm = llm
@@ -169,6 +188,10 @@ class Answerer:
         self.refuse_below_en = refuse_below_en
         self.answer_chain = answer_prompt() | llm | StrOutputParser()
         self.condense_chain = condense_prompt() | llm | StrOutputParser()
+        self.translate_questions = translate_questions
+        self.translate_chain = (
+            translate_prompt() | llm.bind(max_tokens=80, temperature=0.0) | StrOutputParser()
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, retriever: HybridRetriever) -> Answerer:
@@ -179,6 +202,7 @@ class Answerer:
             passage_tokens=settings.answer_passage_tokens,
             refuse_below_zh=settings.refuse_below_zh,
             refuse_below_en=settings.refuse_below_en,
+            translate_questions=settings.translate_questions,
         )
 
     def warm_up(self) -> None:
@@ -206,6 +230,38 @@ class Answerer:
             return question
         logger.info("rewrote follow-up %r as %r", question, rewritten)
         return rewritten
+
+    def search_query(self, question: str) -> str:
+        """The text retrieval searches for: an English question plus its Chinese translation.
+
+        English terms in a question rarely match Chinese notes word for word,
+        and the small glossary only bridges LLM vocabulary; a translation by
+        the chat model does (the 20 English dev and held-out questions: hit@5
+        0.80 → 1.00).
+        The original stays in the query, so a loose translation cannot lose
+        what the question said. Chinese questions, English notes and
+        unusable translations leave the question unchanged.
+
+        Args:
+            question: The standalone question.
+
+        Returns:
+            The search text.
+        """
+        if not self.translate_questions or detect_language(question) != "en":
+            return question
+        if self.retriever.kb.lexical_ready().cjk_share() < CHINESE_NOTES_SHARE:
+            return question
+        started = time.perf_counter()
+        raw = self.translate_chain.invoke({"question": question})
+        lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
+        translation = lines[0][:150] if lines else ""
+        if not _CJK_RE.search(translation):
+            return question
+        logger.info(
+            "translated %r as %r in %.1f s", question, translation, time.perf_counter() - started
+        )
+        return f"{question} {translation}"
 
     def fit_passages(self, docs: Sequence[Document]) -> list[Document]:
         """The leading passages that fit the token budget; the last one may be cut short.
@@ -244,13 +300,17 @@ class Answerer:
             ``sources``, then ``token`` events, then ``done``.
         """
         standalone = self.standalone_question(question, history)
-        docs = self.retriever.search(standalone, k)
+        search = self.search_query(standalone)
+        docs = self.retriever.search(search, k)
+        # A translated question is searched half in Chinese, so its cosine
+        # scores run as high as a Chinese question's: the Chinese threshold applies.
+        translated = search != standalone
         support = assess_support(
             standalone,
             docs,
             self.retriever.kb.lexical_ready(),
             min_vector_zh=self.refuse_below_zh,
-            min_vector_en=self.refuse_below_en,
+            min_vector_en=self.refuse_below_zh if translated else self.refuse_below_en,
         )
         language = detect_language(question)
         yield AnswerEvent(

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     refuse_below_en: float = Field(
         0.86, description="Refuse an English question when the best cosine is below this."
     )
+    translate_questions: bool = Field(
+        True,
+        description="Translate English questions into Chinese with the LLM before retrieval "
+        "when the notes are mainly Chinese.",
+    )
     answer_passage_tokens: int = Field(
         400, ge=100, description="Token budget for passages in the prompt (time to first token)."
     )

@@ -39,6 +39,7 @@ _EMPTY_F32 = np.zeros(0, dtype=np.float32)
 #: Distinct query parts (words, glossary terms) whose tokens an index remembers.
 _QUERY_CACHE_SIZE = 1024
 _WORD_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+_CJK_TERM_RE = re.compile(r"[\u3400-\u9fff]")
 
 #: Function words that carry no topic; kept short on purpose.
 STOPWORDS = frozenset(
@@ -272,6 +273,7 @@ class LexicalIndex:
         self._norm = self.k1 * (1 - self.b + self.b * lengths / max(avgdl, 1e-9))
         self._rows: dict[str, int] | None = None  # id -> row, made on first need
         self._terms: dict[str, int] | None = None  # term -> index, made on first need
+        self._cjk_share: float | None = None  # made on first need
         # Changes since the postings were built: rows dropped, chunks (re)tokenized.
         self._dead: set[int] = set()
         self._added: dict[str, Counter[str]] = {}
@@ -514,6 +516,27 @@ class LexicalIndex:
                             terms.append(chinese)
                 self._glossary = glossary
             return self._glossary
+
+    def cjk_share(self) -> float:
+        """Share of the indexed token occurrences that are Chinese words (0 when empty).
+
+        Tells whether the notes are mainly Chinese, so that an English
+        question is worth translating before retrieval.
+        """
+        with self._lock:
+            self._ensure_built()
+            if self._cjk_share is None:
+                n_terms = len(self._vocab)
+                term_of = np.repeat(np.arange(n_terms), np.diff(self._indptr[: n_terms + 1]))
+                per_term = np.bincount(term_of, weights=self._freqs, minlength=n_terms)
+                chinese = np.fromiter(
+                    (bool(_CJK_TERM_RE.search(term)) for term in self._vocab),
+                    dtype=bool,
+                    count=len(self._vocab),
+                )
+                total = float(per_term.sum())
+                self._cjk_share = float(per_term[chinese].sum()) / total if total else 0.0
+            return self._cjk_share
 
     def doc_freq(self, term: str) -> int:
         """How many chunks contain ``term``."""

@@ -42,6 +42,8 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
+from rag.prompts import TRANSLATE_MARKER
+
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
@@ -286,6 +288,8 @@ class FakeChatModel(BaseChatModel):
       ``"根据笔记[1]：" + <its first sentence>`` (up to and including the first
       ``。！？!?``, or the end of its first line).
     * Without any ``[1]`` passage it answers :attr:`NO_CONTEXT_ANSWER`.
+    * Asked to translate a question (:data:`rag.prompts.TRANSLATE_HUMAN`), it
+      answers ``translations[question]``, or nothing for an unknown question.
 
     The answer streams in chunks of ``chunk_chars`` characters (one by default),
     so ``"".join(stream)`` equals ``invoke(...).content``.
@@ -295,6 +299,7 @@ class FakeChatModel(BaseChatModel):
     ANSWER_PREFIX: ClassVar[str] = "根据笔记[1]："
 
     responses: list[str] | None = None
+    translations: dict[str, str] = Field(default_factory=dict)
     chunk_chars: int = Field(1, ge=1)
     _calls: int = PrivateAttr(0)
     _calls_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -327,6 +332,10 @@ class FakeChatModel(BaseChatModel):
         Returns:
             The grounded answer or :attr:`NO_CONTEXT_ANSWER`.
         """
+        last = messages[-1].text if messages else ""
+        if TRANSLATE_MARKER in last:
+            question = last.split(TRANSLATE_MARKER, 1)[1].split("\n", 1)[0]
+            return self.translations.get(question, "")
         for message in reversed(messages):
             if not isinstance(message, (SystemMessage, HumanMessage)):
                 continue

@@ -46,6 +46,16 @@ CONDENSE_HUMAN = (
     "独立问题 / Standalone question:"
 )
 
+#: Line prefix that carries the question in :data:`TRANSLATE_HUMAN`.
+TRANSLATE_MARKER = "English question: "
+#: Asked under the answer's system prompt, so that a local model keeps that
+#: prompt's evaluated prefix for the answer that follows.
+TRANSLATE_HUMAN = (
+    "把下面这个英文问题翻译成简体中文，术语用中文常用译法。只输出一行译文，不要回答问题。\n"
+    + TRANSLATE_MARKER
+    + "{question}\n中文译文："
+)
+
 REFUSALS = {
     "zh": "笔记中没有找到相关内容。下面是最接近的段落，供你参考。",
     "en": "Your notes don't cover this question. The closest passages are shown below.",
@@ -55,6 +65,11 @@ REFUSALS = {
 def answer_prompt() -> ChatPromptTemplate:
     """The grounded-answer prompt (variables: passages, question, language_rule)."""
     return ChatPromptTemplate.from_messages([("system", ANSWER_SYSTEM), ("human", ANSWER_HUMAN)])
+
+
+def translate_prompt() -> ChatPromptTemplate:
+    """The question-translation prompt (variable: question)."""
+    return ChatPromptTemplate.from_messages([("system", ANSWER_SYSTEM), ("human", TRANSLATE_HUMAN)])
 
 
 def condense_prompt() -> ChatPromptTemplate:

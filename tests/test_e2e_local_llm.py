@@ -52,3 +52,27 @@ def test_ask_answers_with_citation_using_bundled_models(tmp_path):
     assert "检索" in record["answer"]
     assert "[1]" in record["answer"]
     assert record["timings_ms"]["generate"] > 0
+
+
+@pytest.mark.slow
+def test_english_question_is_translated_by_the_local_model(tmp_path, caplog):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by requirements.txt")
+    from rag.config import Settings
+    from rag.indexing import Ingestor
+    from rag.knowledge_base import KnowledgeBase
+    from rag.qa import QAService
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rag_part, ft_part = NOTE.split("微调（fine-tuning）")
+    (data / "rag.md").write_text("# RAG\n\n" + rag_part, encoding="utf-8")
+    (data / "ft.md").write_text("# 微调\n\n微调（fine-tuning）" + ft_part, encoding="utf-8")
+    settings = Settings(data_dir=data, vectorstore_dir=tmp_path / "vs", llm_max_tokens=60)
+    kb = KnowledgeBase(settings)
+    assert Ingestor(kb).ingest().ok
+    caplog.set_level("INFO", logger="rag.answer")
+    record = QAService(kb).ask("How does fine-tuning adapt a model to a new domain?")
+    translated = [r.getMessage() for r in caplog.records if r.getMessage().startswith("translated")]
+    assert len(translated) == 1 and "微调" in translated[0]
+    assert record["refused"] is False
+    assert record["sources"][0]["source"] == "ft.md"

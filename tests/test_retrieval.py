@@ -341,3 +341,14 @@ def test_retriever_on_empty_store_returns_nothing(kb):
 @pytest.mark.parametrize("query", ["", "   ", "\n\t"])
 def test_blank_query_returns_nothing(ingested, query):
     assert HybridRetriever.from_kb(ingested).search(query) == []
+
+
+def test_cjk_share_counts_token_occurrences():
+    index = LexicalIndex()
+    assert index.cjk_share() == 0.0
+    index.add([("a", "transformer attention transformer"), ("b", "注意力机制")])
+    tokens = index.query_tokens("transformer attention transformer 注意力机制")
+    chinese = sum(1 for t in tokens if not t.isascii())
+    assert index.cjk_share() == chinese / len(tokens)
+    index.remove(["a"])
+    assert index.cjk_share() == 1.0
