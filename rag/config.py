@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         "when the notes are mainly Chinese.",
     )
     answer_passage_tokens: int = Field(
-        400, ge=100, description="Token budget for passages in the prompt (time to first token)."
+        340, ge=100, description="Token budget for passages in the prompt (time to first token)."
     )
 
     gradio_server_name: str = Field("127.0.0.1", description="Address the web app binds to.")
