@@ -111,7 +111,7 @@ TARGETS: list[tuple[str, str, str, float]] = [
         "==",
         0,
     ),
-    ("llm.runs.0.ttft_s", "Local LLM TTFT, 1st question after warm-up (s)", "<", 12.0),
+    ("llm.ttft_max_s", "Local LLM TTFT after warm-up, slowest typical question (s)", "<", 12.0),
 ]
 
 
@@ -938,6 +938,8 @@ def bench_llm(kb: KnowledgeBase, questions: Sequence[str] = TYPICAL_QUESTIONS) -
             run["ttft_incl_load_s"] = round((run["ttft_s"] or 0) + result["load_s"], 3)
         result["runs"].append(run)
         logger.info("LLM run %d: TTFT %.2f s, %d tokens", number + 1, first_t or 0, tokens)
+    ttfts = [run["ttft_s"] for run in result["runs"] if run["ttft_s"] is not None]
+    result["ttft_max_s"] = max(ttfts) if ttfts else None
     result["rss_mb"] = proc_memory().get("rss_mb")
     return result
 

@@ -28,10 +28,9 @@ LANGUAGE_RULES = {
         "问题问到的每一点都要答到，不超过250字；每句末尾用 [1]、[2] 标注所依据的段落编号。"
     ),
     "en": (
-        "Requirements: answer in English. First answer directly in one sentence, then list the key "
-        "points from the notes; for each key term give the notes' original Chinese term in "
-        "parentheses, e.g. multimodal (多模态); cover every part of the question; at most 150 "
-        "words; end each sentence with the passage number it relies on, like [1]."
+        "Requirements: answer in English only, never in Chinese, in 2 to 4 short points that "
+        "restate what the passages say (translate their content); cover every part of the "
+        "question; end each point with its passage number, like [1]."
     ),
 }
 

@@ -131,6 +131,8 @@ def test_parse_sizes_and_targets() -> None:
     results = {"retrieval": [{"size": 10000, "p50_ms": 20.0}, {"size": 100000, "p50_ms": 151.0}]}
     checks = {c["key"]: c["met"] for c in bench.check_targets(results)}
     assert checks == {"retrieval.10000.p50_ms": True, "retrieval.100000.p50_ms": False}
+    checks = {c["key"]: c["met"] for c in bench.check_targets({"llm": {"ttft_max_s": 12.5}})}
+    assert checks == {"llm.ttft_max_s": False}  # the slowest typical question counts
 
 
 def test_answer_text_skips_the_sources_message() -> None:
