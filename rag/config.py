@@ -97,9 +97,7 @@ class Settings(BaseSettings):
     )
     llm_context_tokens: int = Field(4096, ge=512, description="Context window of the local model.")
     llm_max_tokens: int = Field(320, ge=16, description="Longest answer in tokens.")
-    llm_temperature: float = Field(
-        0.0, ge=0.0, le=2.0, description="Sampling temperature (0: greedy, same answer each time)."
-    )
+    llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
     llm_threads: int | None = Field(None, ge=1, description="CPU threads (default: all cores).")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint.")
     openai_api_key: SecretStr | None = Field(None, description="API key for that endpoint.")
