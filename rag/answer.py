@@ -26,7 +26,7 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from rag.language import detect_language
+from rag.language import detect_language, has_chinese
 from rag.llm import LlamaCppChatModel, build_llm, count_tokens
 from rag.prompts import (
     LANGUAGE_RULES,
@@ -67,7 +67,6 @@ _INJECTION_RE = re.compile(
     r"|(reveal|print|show|repeat)\s+(your\s+|the\s+)?(system\s+)?prompt",
     re.IGNORECASE,
 )
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 #: Notes with at least this share of Chinese words get English questions translated.
 CHINESE_NOTES_SHARE = 0.3
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?\n])|(?<=\. )")
@@ -256,7 +255,7 @@ class Answerer:
         raw = self.translate_chain.invoke({"question": question})
         lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
         translation = lines[0][:150] if lines else ""
-        if not _CJK_RE.search(translation):
+        if not has_chinese(translation):
             return question
         logger.info(
             "translated %r as %r in %.1f s", question, translation, time.perf_counter() - started

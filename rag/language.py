@@ -6,6 +6,20 @@ import re
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
+#: CJK unified ideographs and extension A (the compatibility block left out).
+_CHINESE_RE = re.compile(r"[\u3400-\u9fff]")
+
+
+def has_chinese(text: str) -> bool:
+    """Whether ``text`` contains at least one Chinese character.
+
+    Args:
+        text: Any string.
+
+    Returns:
+        True when a CJK unified ideograph (basic block or extension A) occurs.
+    """
+    return _CHINESE_RE.search(text) is not None
 
 
 def detect_language(text: str) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.glossary import builtin_glossary, mine_pairs
+from rag.language import has_chinese
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ _EMPTY_F32 = np.zeros(0, dtype=np.float32)
 #: Distinct query parts (words, glossary terms) whose tokens an index remembers.
 _QUERY_CACHE_SIZE = 1024
 _WORD_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
-_CJK_TERM_RE = re.compile(r"[\u3400-\u9fff]")
 
 #: Function words that carry no topic; kept short on purpose.
 STOPWORDS = frozenset(
@@ -527,13 +527,9 @@ class LexicalIndex:
             self._ensure_built()
             if self._cjk_share is None:
                 n_terms = len(self._vocab)
-                term_of = np.repeat(np.arange(n_terms), np.diff(self._indptr[: n_terms + 1]))
+                term_of = np.repeat(np.arange(n_terms), np.diff(self._indptr))
                 per_term = np.bincount(term_of, weights=self._freqs, minlength=n_terms)
-                chinese = np.fromiter(
-                    (bool(_CJK_TERM_RE.search(term)) for term in self._vocab),
-                    dtype=bool,
-                    count=len(self._vocab),
-                )
+                chinese = np.fromiter(map(has_chinese, self._vocab), dtype=bool, count=n_terms)
                 total = float(per_term.sum())
                 self._cjk_share = float(per_term[chinese].sum()) / total if total else 0.0
             return self._cjk_share
