@@ -87,6 +87,8 @@ class AnswerEvent:
     question: str = ""
     cited: list[int] = field(default_factory=list)
     support: Support | None = None
+    #: On ``sources``: ms spent rewriting a follow-up and translating before retrieval.
+    rewrite_ms: float = 0.0
 
 
 @dataclass
@@ -298,8 +300,10 @@ class Answerer:
         Yields:
             ``sources``, then ``token`` events, then ``done``.
         """
+        started = time.perf_counter()
         standalone = self.standalone_question(question, history)
         search = self.search_query(standalone)
+        rewrite_ms = (time.perf_counter() - started) * 1000
         docs = self.retriever.search(search, k)
         # A translated question is searched half in Chinese, so its cosine
         # scores run as high as a Chinese question's: the Chinese threshold applies.
@@ -314,7 +318,7 @@ class Answerer:
         language = detect_language(question)
         yield AnswerEvent(
             "sources", docs=docs, refused=not support.supported, question=standalone,
-            support=support,
+            support=support, rewrite_ms=rewrite_ms,
         )  # fmt: skip
         if not support.supported:
             logger.info("refused %r: %s", standalone, support)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
 from rag.answer import INJECTION_PLACEHOLDER, Answerer, citations, defuse, format_passages
 from rag.llm import FakeChatModel
+from rag.prompts import TRANSLATE_MARKER
+from rag.qa import QAService
 from rag.retrieval import HybridRetriever
 from tests.conftest import ingest
 
@@ -208,3 +212,26 @@ def test_translated_question_is_held_to_the_chinese_threshold(kb, data_dir):
     assert answerer.answer(question).refused is False
     answerer.translate_questions = False
     assert answerer.answer(question).refused is True
+
+
+class SlowTranslator(RecordingFake):
+    """A fake that takes 0.3 s to translate a question."""
+
+    def _next_answer(self, messages: list[BaseMessage]) -> str:
+        if TRANSLATE_MARKER in messages[-1].content:
+            time.sleep(0.3)
+        return super()._next_answer(messages)
+
+
+def test_translation_time_is_reported_apart_from_retrieval(kb, data_dir):
+    setup_notes(kb, data_dir)
+    question = "What does fine-tuning need?"
+    service = QAService(kb)
+    service._answerer = make_answerer(
+        kb, SlowTranslator(prompts=[], translations={question: "微调需要什么？"})
+    )
+    timings = service.ask(question)["timings_ms"]
+    assert set(timings) == {"rewrite", "retrieve", "generate", "total"}
+    assert timings["rewrite"] >= 300
+    assert timings["retrieve"] < 300
+    assert service.ask("微调需要什么？")["timings_ms"]["rewrite"] < 300
