@@ -912,7 +912,7 @@ def bench_llm(kb: KnowledgeBase, questions: Sequence[str] = TYPICAL_QUESTIONS) -
             now = time.perf_counter() - started
             if event.kind == "sources":
                 sources_t, refused = now, event.refused
-            elif event.kind == "token":
+            elif event.kind == "token" and not event.prefill:
                 pieces += 1
                 first_t = now if first_t is None else first_t
                 last_t = now

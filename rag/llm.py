@@ -5,8 +5,10 @@
 * ``local`` (default): :class:`LlamaCppChatModel`, the bundled
   Qwen2.5-Coder-1.5B-Instruct GGUF (or ``settings.local_model_path``) run
   in-process by llama-cpp-python, streamed token by token. The GGUF's own chat
-  template is used. The ``llama_cpp.Llama`` object loads on first use and is
-  shared by every instance in the process (keyed by path and context size);
+  template is used. A trailing :class:`AIMessage` is an answer prefill: the
+  model continues that text (which it does not repeat). The
+  ``llama_cpp.Llama`` object loads on first use and is shared by every
+  instance in the process (keyed by path and context size);
   calls into it are serialized by a lock, since one context serves one request
   at a time.
 * ``openai``: ``langchain_openai.ChatOpenAI`` against any OpenAI-compatible
@@ -59,6 +61,7 @@ _CJK_RE = re.compile(
 )
 
 _llama_cache: dict[tuple[str, int], tuple[Llama, threading.Lock]] = {}
+_formatters: dict[int, Any] = {}
 _llama_cache_lock = threading.Lock()
 
 
@@ -153,6 +156,30 @@ def _get_llama_entry(
         return entry
 
 
+def _chat_formatter(llama: Llama) -> Any:
+    """The GGUF's own chat template as a llama-cpp formatter, or None if it has none.
+
+    Built the way ``llama_cpp.Llama`` builds its default chat handler, so a
+    prompt rendered here is the one ``create_chat_completion`` would evaluate.
+    """
+    key = id(llama)
+    if key not in _formatters:
+        template = llama.metadata.get("tokenizer.chat_template")
+        formatter = None
+        if template:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            eos, bos = llama.token_eos(), llama.token_bos()
+            formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+        _formatters[key] = formatter
+    return _formatters[key]
+
+
 def _role_and_text(message: BaseMessage) -> tuple[str, str]:
     """Map a LangChain message to an OpenAI-style role and its plain text."""
     if isinstance(message, SystemMessage):
@@ -238,6 +265,9 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        prefill = ""
+        if messages and isinstance(messages[-1], AIMessage):
+            prefill, messages = messages[-1].text, messages[:-1]
         chat = [{"role": role, "content": text} for role, text in map(_role_and_text, messages)]
         params = {
             "max_tokens": kwargs.pop("max_tokens", self.max_tokens),
@@ -245,17 +275,20 @@ class LlamaCppChatModel(BaseChatModel):
             "top_p": kwargs.pop("top_p", self.top_p),
             "repeat_penalty": kwargs.pop("repeat_penalty", self.repeat_penalty),
             "seed": kwargs.pop("seed", self.seed),
-            "stop": stop or [],
+            "stop": list(stop or []),
         }
         if kwargs:
             logger.debug("ignoring unsupported call options: %s", sorted(kwargs))
         llama, lock = _get_llama_entry(self.model_path, self.n_ctx, self.n_threads)
         with lock:
-            stream = llama.create_chat_completion(messages=chat, stream=True, **params)
+            if prefill:
+                stream = self._continue(llama, chat, prefill, params)
+            else:
+                stream = llama.create_chat_completion(messages=chat, stream=True, **params)
             try:
                 for part in stream:
                     choice = part["choices"][0]
-                    text = choice.get("delta", {}).get("content") or ""
+                    text = choice.get("text") or choice.get("delta", {}).get("content") or ""
                     if text:
                         chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
                         if run_manager is not None:
@@ -270,6 +303,29 @@ class LlamaCppChatModel(BaseChatModel):
                         )
             finally:
                 stream.close()
+
+    @staticmethod
+    def _continue(
+        llama: Llama, chat: list[dict[str, str]], prefill: str, params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """Stream a completion of the rendered chat followed by the assistant's ``prefill``."""
+        formatter = _chat_formatter(llama)
+        if formatter is None:
+            logger.warning("%s has no chat template: answer prefill ignored", llama.model_path)
+            return llama.create_chat_completion(messages=chat, stream=True, **params)
+        rendered = formatter(messages=chat)
+        prompt = llama.tokenize(
+            (rendered.prompt + prefill).encode("utf-8"),
+            add_bos=not rendered.added_special,
+            special=True,
+        )
+        extra_stop = [rendered.stop] if isinstance(rendered.stop, str) else rendered.stop or []
+        return llama.create_completion(
+            prompt,
+            stream=True,
+            stopping_criteria=rendered.stopping_criteria,
+            **{**params, "stop": params["stop"] + list(extra_stop)},
+        )
 
 
 _PASSAGE_ONE_RE = re.compile(r"^[ \t]*\[1\][ \t:：.、]*(.*?)(?=^[ \t]*\[\d+\]|\Z)", re.S | re.M)

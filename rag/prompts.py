@@ -28,11 +28,17 @@ LANGUAGE_RULES = {
         "问题问到的每一点都要答到，不超过250字；每句末尾用 [1]、[2] 标注所依据的段落编号。"
     ),
     "en": (
-        "Requirements: answer in English only, never in Chinese, in 2 to 4 short points that "
-        "restate what the passages say (translate their content); cover every part of the "
+        "Requirements: answer in English, in 2 to 4 short points that restate what the "
+        "passages say (translate their content); after each key term, keep the notes' own "
+        "Chinese term in parentheses, e.g. multimodal (多模态); cover every part of the "
         "question; end each point with its passage number, like [1]."
     ),
 }
+
+#: The start of the answer written for a local model, which continues it: it keeps
+#: the small model in the question's language (without it, asked to keep the
+#: notes' Chinese terms, 5 of 12 English dev answers came out in Chinese).
+ANSWER_PREFILLS = {"en": "According to your notes:\n"}
 
 CONDENSE_SYSTEM = (
     "把用户的后续问题改写成一个不依赖对话历史、意思完整的独立问题。"
@@ -61,9 +67,17 @@ REFUSALS = {
 }
 
 
-def answer_prompt() -> ChatPromptTemplate:
-    """The grounded-answer prompt (variables: passages, question, language_rule)."""
-    return ChatPromptTemplate.from_messages([("system", ANSWER_SYSTEM), ("human", ANSWER_HUMAN)])
+def answer_prompt(prefill: bool = False) -> ChatPromptTemplate:
+    """The grounded-answer prompt (variables: passages, question, language_rule).
+
+    Args:
+        prefill: End with an assistant message (variable: prefill) that the
+            model continues; only :class:`rag.llm.LlamaCppChatModel` supports it.
+    """
+    messages = [("system", ANSWER_SYSTEM), ("human", ANSWER_HUMAN)]
+    if prefill:
+        messages.append(("ai", "{prefill}"))
+    return ChatPromptTemplate.from_messages(messages)
 
 
 def translate_prompt() -> ChatPromptTemplate:

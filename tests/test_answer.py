@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import Field
 
 from rag.answer import INJECTION_PLACEHOLDER, Answerer, citations, defuse, format_passages
 from rag.llm import FakeChatModel
-from rag.prompts import TRANSLATE_MARKER
+from rag.prompts import ANSWER_PREFILLS, TRANSLATE_MARKER
 from rag.qa import QAService
 from rag.retrieval import HybridRetriever
 from tests.conftest import ingest
@@ -235,3 +235,37 @@ def test_translation_time_is_reported_apart_from_retrieval(kb, data_dir):
     assert timings["rewrite"] >= 300
     assert timings["retrieve"] < 300
     assert service.ask("微调需要什么？")["timings_ms"]["rewrite"] < 300
+
+
+def test_local_models_get_english_answers_started_for_them(kb, data_dir):
+    setup_notes(kb, data_dir)
+    question = "What does fine-tuning need?"
+    llm = RecordingFake(prompts=[], translations={question: "微调需要什么？"})
+    answerer = make_answerer(kb, llm)
+    answerer.prefill_answers = True
+    events = list(answerer.stream(question))
+    tokens = [e for e in events if e.kind == "token"]
+    assert (tokens[0].text, tokens[0].prefill) == (ANSWER_PREFILLS["en"], True)
+    assert not any(e.prefill for e in tokens[1:])
+    answer_call = llm.prompts[-1]
+    assert isinstance(answer_call[-1], AIMessage)
+    assert answer_call[-1].content == ANSWER_PREFILLS["en"]
+    done = events[-1]
+    assert (
+        done.text
+        == "According to your notes:\n根据笔记[1]：微调是在特定数据集上继续训练模型的参数。"
+    )
+    assert done.cited == [1] and done.refused is False
+    answerer.answer("微调需要什么？")
+    assert not isinstance(llm.prompts[-1][-1], AIMessage)  # no Chinese prefill
+
+
+def test_other_models_get_no_prefill(kb, data_dir):
+    setup_notes(kb, data_dir)
+    question = "What does fine-tuning need?"
+    llm = RecordingFake(prompts=[], translations={question: "微调需要什么？"})
+    answerer = Answerer.from_settings(kb.settings, HybridRetriever.from_kb(kb, k=2))
+    assert answerer.prefill_answers is False
+    answerer = make_answerer(kb, llm)
+    assert answerer.answer(question).text == "根据笔记[1]：微调是在特定数据集上继续训练模型的参数。"
+    assert isinstance(llm.prompts[-1][-1], HumanMessage)

@@ -55,7 +55,7 @@ def test_ask_answers_with_citation_using_bundled_models(tmp_path):
 
 
 @pytest.mark.slow
-def test_english_question_is_translated_by_the_local_model(tmp_path, caplog):
+def test_english_question_is_translated_and_answered_in_english_locally(tmp_path, caplog):
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by requirements.txt")
     from rag.config import Settings
     from rag.indexing import Ingestor
@@ -76,3 +76,7 @@ def test_english_question_is_translated_by_the_local_model(tmp_path, caplog):
     assert len(translated) == 1 and "微调" in translated[0]
     assert record["refused"] is False
     assert record["sources"][0]["source"] == "ft.md"
+    answer = record["answer"]
+    assert answer.startswith("According to your notes:"), answer
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in answer)
+    assert cjk < 0.3 * len(answer.replace(" ", "")), answer  # answered in English

@@ -377,3 +377,19 @@ def test_real_bundled_model_streams_an_answer() -> None:
     assert len([c for c in chunks if c]) >= 1
     tokens = count_tokens(llm, "梯度下降是一种优化算法。")
     assert 0 < tokens <= estimate_tokens("梯度下降是一种优化算法。")
+
+
+@pytest.mark.slow
+def test_real_bundled_model_continues_a_prefilled_answer() -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install llama-cpp-python==0.3.36)")
+    settings = make_settings(
+        llm_provider="local", llm_context_tokens=1024, llm_max_tokens=16, llm_temperature=0.0
+    )
+    llm = build_llm(settings)
+    question = HumanMessage("What is the capital of France? Answer in one sentence.")
+    plain = llm.invoke([question]).content
+    continued = llm.invoke([question, AIMessage("Sure! The French capital city is called")])
+    assert "Paris" in plain and "Paris" in continued.content
+    assert continued.content.lstrip().startswith("Paris"), continued.content
+    assert not plain.lstrip().startswith("Paris"), plain
