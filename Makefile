@@ -3,10 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
-# llama-cpp-python compiles from source. A native build (-march=native) died with
-# "Illegal instruction" at its first prompt on a Xeon with AVX-512 and AMX, so
-# build for any x86-64 CPU with AVX2 (ignored elsewhere).
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# llama-cpp-python compiles from source, for the SIMD extensions this CPU has (never AMX,
+# see the script); set CMAKE_ARGS yourself to override.
+export CMAKE_ARGS ?= $(shell bash scripts/llama_cmake_args.sh)
 export ANONYMIZED_TELEMETRY = False
 export GRADIO_ANALYTICS_ENABLED = False
 export HF_HUB_OFFLINE = 1

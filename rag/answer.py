@@ -1,7 +1,9 @@
 """The answer chain: rewrite a follow-up, retrieve, check support, stream a cited answer.
 
-Built from LCEL pieces of langchain-core (``prompt | llm | StrOutputParser``)
-and orchestrated by :meth:`Answerer.stream`, which yields events so that a UI
+Built from langchain-core pieces (LCEL ``prompt | llm | StrOutputParser`` for
+the follow-up rewrite and the translation; the answer prompt's messages are
+streamed from the model itself, so that closing the stream stops the model) and
+orchestrated by :meth:`Answerer.stream`, which yields events so that a UI
 can show the sources as soon as retrieval finishes and then the answer token
 by token:
 
@@ -12,7 +14,10 @@ by token:
 * ``AnswerEvent("done", text=full_answer, refused=..., cited=[...])`` last.
 
 When the passages do not support an answer (see :mod:`rag.support`), the
-refusal message is the whole answer and the LLM is not called.
+refusal message is the whole answer and the LLM is not called. An answer that
+starts looping (a line repeating an earlier one, which the 1.5B local model
+sometimes does until ``max_tokens``) is stopped there, and the final answer
+leaves the repeated line out.
 """
 
 from __future__ import annotations
@@ -74,6 +79,10 @@ _INJECTION_RE = re.compile(
 CHINESE_NOTES_SHARE = 0.3
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?\n])|(?<=\. )")
 INJECTION_PLACEHOLDER = "（此处一句疑似指令的文字已略去）"
+
+_LINE_LABEL_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.、)）]|\[\d{1,2}\])\s*")
+#: Lines shorter than this (without their list label) may repeat, e.g. headings.
+MIN_REPEATED_LINE = 12
 
 #: (user, assistant) turns, oldest first.
 History = Sequence[tuple[str, str]]
@@ -158,6 +167,48 @@ def citations(text: str, n_sources: int) -> list[int]:
     return found
 
 
+class RepeatGuard:
+    """Spots a streamed answer that loops: a complete line repeating an earlier one.
+
+    Lines are compared without their list label ("3. ", "- ") and case, and only
+    when at least :data:`MIN_REPEATED_LINE` characters long.
+    """
+
+    def __init__(self) -> None:
+        """Start with an empty answer."""
+        self.text = ""
+        self.cut: int | None = None
+        self._line_start = 0
+        self._seen: set[str] = set()
+
+    def feed(self, piece: str) -> bool:
+        """Add a streamed piece.
+
+        Args:
+            piece: The next piece of the answer.
+
+        Returns:
+            True once the answer loops (then :attr:`kept` ends before the repeat).
+        """
+        self.text += piece
+        while self.cut is None:
+            end = self.text.find("\n", self._line_start)
+            if end < 0:
+                break
+            key = _LINE_LABEL_RE.sub("", self.text[self._line_start : end]).strip().lower()
+            if len(key) >= MIN_REPEATED_LINE and key in self._seen:
+                self.cut = self._line_start
+            else:
+                self._seen.add(key)
+                self._line_start = end + 1
+        return self.cut is not None
+
+    @property
+    def kept(self) -> str:
+        """The answer without a repeated line and what followed it."""
+        return self.text if self.cut is None else self.text[: self.cut]
+
+
 def is_follow_up(question: str) -> bool:
     """Whether a question leans on the conversation (pronouns, "…呢？", very short)."""
     return bool(_FOLLOW_UP_RE.search(question)) or len(question.strip()) <= 6
@@ -196,9 +247,9 @@ class Answerer:
         self.passage_tokens = passage_tokens
         self.refuse_below_zh = refuse_below_zh
         self.refuse_below_en = refuse_below_en
-        self.answer_chain = answer_prompt() | llm | StrOutputParser()
+        self.answer_prompt = answer_prompt()
         self.prefill_answers = prefill_answers
-        self.prefilled_chain = answer_prompt(prefill=True) | llm | StrOutputParser()
+        self.prefilled_prompt = answer_prompt(prefill=True)
         self.condense_chain = condense_prompt() | llm | StrOutputParser()
         self.translate_questions = translate_questions
         self.translate_chain = (
@@ -345,18 +396,28 @@ class Answerer:
             "question": standalone,
             "language_rule": LANGUAGE_RULES[language],
         }
-        parts: list[str] = []
-        chain = self.answer_chain
+        prompt, guard = self.answer_prompt, RepeatGuard()
         prefill = ANSWER_PREFILLS.get(language, "") if self.prefill_answers else ""
         if prefill:
-            chain, inputs["prefill"] = self.prefilled_chain, prefill
-            parts.append(prefill)
+            prompt, inputs["prefill"] = self.prefilled_prompt, prefill
+            guard.feed(prefill)
             yield AnswerEvent("token", text=prefill, prefill=True)
-        for piece in chain.stream(inputs):
-            if piece:
-                parts.append(piece)
+        # The model's own stream, not a `prompt | llm` sequence's: closing a
+        # sequence's stream reads the model's to the end, and a looping answer
+        # (or the user's Stop, which closes this generator) must stop it at once.
+        stream = self.llm.stream(prompt.invoke(inputs))
+        try:
+            for chunk in stream:
+                piece = chunk.text
+                if not piece:
+                    continue
                 yield AnswerEvent("token", text=piece)
-        text = "".join(parts).strip()
+                if guard.feed(piece):
+                    logger.warning("stopped a looping answer to %r", standalone)
+                    break
+        finally:
+            stream.close()  # stops the model's generation too
+        text = guard.kept.strip()
         refused = bool(_SELF_REFUSAL_RE.search(text)) and not citations(text, len(passages))
         yield AnswerEvent(
             "done", text=text, refused=refused, question=standalone,

@@ -7,7 +7,14 @@ import time
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import Field
 
-from rag.answer import INJECTION_PLACEHOLDER, Answerer, citations, defuse, format_passages
+from rag.answer import (
+    INJECTION_PLACEHOLDER,
+    Answerer,
+    RepeatGuard,
+    citations,
+    defuse,
+    format_passages,
+)
 from rag.llm import FakeChatModel
 from rag.prompts import ANSWER_PREFILLS, TRANSLATE_MARKER
 from rag.qa import QAService
@@ -269,3 +276,50 @@ def test_other_models_get_no_prefill(kb, data_dir):
     answerer = make_answerer(kb, llm)
     assert answerer.answer(question).text == "根据笔记[1]：微调是在特定数据集上继续训练模型的参数。"
     assert isinstance(llm.prompts[-1][-1], HumanMessage)
+
+
+LOOP = (
+    "1. RAG is more interpretable than fine-tuning [1].\n"
+    "2. Fine-tuning can be more interpretable than RAG.\n"
+    "3. RAG is more interpretable than fine-tuning [1].\n"
+    "4. Fine-tuning can be more interpretable than RAG.\n"
+)
+
+
+def test_repeat_guard_cuts_at_the_first_repeated_line():
+    guard = RepeatGuard()
+    looped = [guard.feed(LOOP[i : i + 7]) for i in range(0, len(LOOP), 7)]
+    assert guard.kept == LOOP[: LOOP.index("3.")]
+    assert looped.index(True) == (LOOP.index("\n4.") + 1) // 7  # noticed at that line's end
+    short = RepeatGuard()
+    assert not short.feed("## 要点\n- 是\n## 要点\n- 是\n")  # short lines may repeat
+    assert short.kept == "## 要点\n- 是\n## 要点\n- 是\n"
+
+
+class LoopingFake(RecordingFake):
+    """A fake that would loop for ever; counts the chunks it was asked for."""
+
+    pulled: int = 0
+
+    def _stream(self, *args, **kwargs):
+        for chunk in super()._stream(*args, **kwargs):
+            self.pulled += 1
+            yield chunk
+
+
+def test_looping_answer_is_stopped_and_trimmed(kb, data_dir):
+    setup_notes(kb, data_dir)
+    llm = LoopingFake(prompts=[], responses=[LOOP * 50], chunk_chars=5)
+    events = list(make_answerer(kb, llm).stream("微调需要什么？"))
+    assert events[-1].text == LOOP[: LOOP.index("3.")].strip()
+    assert events[-1].cited == [1]
+    assert llm.pulled < len(LOOP) // 5 + 2  # generation stopped, not read to the end
+
+
+def test_closing_the_answer_stream_stops_the_model(kb, data_dir):
+    setup_notes(kb, data_dir)
+    llm = LoopingFake(prompts=[], responses=["很长的回答。" * 500])
+    events = make_answerer(kb, llm).stream("微调需要什么？")
+    assert [next(events).kind, next(events).kind] == ["sources", "token"]
+    events.close()  # what the app's Stop button does
+    assert llm.pulled <= 2
