@@ -907,19 +907,19 @@ def bench_llm(kb: KnowledgeBase, questions: Sequence[str] = TYPICAL_QUESTIONS) -
         logger.info("LLM run %d", number + 1)
         started = time.perf_counter()
         sources_t = first_t = last_t = None
-        text, refused, pieces = "", False, 0
+        text, refused, generated = "", False, []
         for event in answerer.stream(question):
             now = time.perf_counter() - started
             if event.kind == "sources":
                 sources_t, refused = now, event.refused
             elif event.kind == "token" and not event.prefill:
-                pieces += 1
+                generated.append(event.text)
                 first_t = now if first_t is None else first_t
                 last_t = now
             elif event.kind == "done":
                 text, refused = event.text, event.refused
         total = time.perf_counter() - started
-        tokens = llm.count_tokens(text) if text else 0
+        tokens = llm.count_tokens("".join(generated))  # the model's, not a prefill's
         decode = (last_t or 0) - (first_t or 0)
         run = {
             "sources_s": round(sources_t or 0.0, 3),
@@ -927,7 +927,7 @@ def bench_llm(kb: KnowledgeBase, questions: Sequence[str] = TYPICAL_QUESTIONS) -
             "prefill_s": round(first_t - sources_t, 3) if first_t and sources_t else None,
             "total_s": round(total, 3),
             "tokens": tokens,
-            "stream_pieces": pieces,
+            "stream_pieces": len(generated),
             "tokens_per_s": round((tokens - 1) / decode, 2) if tokens > 1 and decode > 0 else None,
             "prompt_tokens": max(int(getattr(llama, "n_tokens", 0)) - tokens, 0) or None,
             "question": question,

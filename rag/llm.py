@@ -61,7 +61,6 @@ _CJK_RE = re.compile(
 )
 
 _llama_cache: dict[tuple[str, int], tuple[Llama, threading.Lock]] = {}
-_formatters: dict[int, Any] = {}
 _llama_cache_lock = threading.Lock()
 
 
@@ -161,23 +160,20 @@ def _chat_formatter(llama: Llama) -> Any:
 
     Built the way ``llama_cpp.Llama`` builds its default chat handler, so a
     prompt rendered here is the one ``create_chat_completion`` would evaluate.
+    Compiling the template takes milliseconds, next to seconds of generation.
     """
-    key = id(llama)
-    if key not in _formatters:
-        template = llama.metadata.get("tokenizer.chat_template")
-        formatter = None
-        if template:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-            eos, bos = llama.token_eos(), llama.token_bos()
-            formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-                stop_token_ids=[eos],
-            )
-        _formatters[key] = formatter
-    return _formatters[key]
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+        bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+        stop_token_ids=[eos],
+    )
 
 
 def _role_and_text(message: BaseMessage) -> tuple[str, str]:
@@ -275,14 +271,17 @@ class LlamaCppChatModel(BaseChatModel):
             "top_p": kwargs.pop("top_p", self.top_p),
             "repeat_penalty": kwargs.pop("repeat_penalty", self.repeat_penalty),
             "seed": kwargs.pop("seed", self.seed),
-            "stop": list(stop or []),
+            "stop": stop or [],
         }
         if kwargs:
             logger.debug("ignoring unsupported call options: %s", sorted(kwargs))
         llama, lock = _get_llama_entry(self.model_path, self.n_ctx, self.n_threads)
+        formatter = _chat_formatter(llama) if prefill else None
+        if prefill and formatter is None:
+            logger.warning("%s has no chat template: answer prefill ignored", llama.model_path)
         with lock:
-            if prefill:
-                stream = self._continue(llama, chat, prefill, params)
+            if formatter is not None:
+                stream = self._continue(llama, formatter, chat, prefill, params)
             else:
                 stream = llama.create_chat_completion(messages=chat, stream=True, **params)
             try:
@@ -306,13 +305,13 @@ class LlamaCppChatModel(BaseChatModel):
 
     @staticmethod
     def _continue(
-        llama: Llama, chat: list[dict[str, str]], prefill: str, params: dict[str, Any]
+        llama: Llama,
+        formatter: Any,
+        chat: list[dict[str, str]],
+        prefill: str,
+        params: dict[str, Any],
     ) -> Iterator[dict[str, Any]]:
         """Stream a completion of the rendered chat followed by the assistant's ``prefill``."""
-        formatter = _chat_formatter(llama)
-        if formatter is None:
-            logger.warning("%s has no chat template: answer prefill ignored", llama.model_path)
-            return llama.create_chat_completion(messages=chat, stream=True, **params)
         rendered = formatter(messages=chat)
         prompt = llama.tokenize(
             (rendered.prompt + prefill).encode("utf-8"),
