@@ -17,7 +17,9 @@ When the passages do not support an answer (see :mod:`rag.support`), the
 refusal message is the whole answer and the LLM is not called. An answer that
 starts looping (a line repeating an earlier one, which the 1.5B local model
 sometimes does until ``max_tokens``) is stopped there, and the final answer
-leaves the repeated line out.
+leaves the repeated line out. Answer lines the model left uncited get the
+number of the passage that supports them (:mod:`rag.attribution`) in the
+``done`` text.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
+from rag.attribution import attribute
 from rag.language import detect_language, has_chinese
 from rag.llm import LlamaCppChatModel, build_llm, count_tokens
 from rag.prompts import (
@@ -419,6 +422,8 @@ class Answerer:
             stream.close()  # stops the model's generation too
         text = guard.kept.strip()
         refused = bool(_SELF_REFUSAL_RE.search(text)) and not citations(text, len(passages))
+        if not refused:
+            text = attribute(text, [doc.page_content for doc in passages])
         yield AnswerEvent(
             "done", text=text, refused=refused, question=standalone,
             cited=citations(text, len(passages)),

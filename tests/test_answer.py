@@ -323,3 +323,13 @@ def test_closing_the_answer_stream_stops_the_model(kb, data_dir):
     assert [next(events).kind, next(events).kind] == ["sources", "token"]
     events.close()  # what the app's Stop button does
     assert llm.pulled <= 2
+
+
+def test_uncited_answer_line_gets_a_marker_in_the_final_text(kb, data_dir):
+    setup_notes(kb, data_dir)
+    llm = RecordingFake(prompts=[], responses=["微调需要标注数据和训练算力。"])
+    events = list(make_answerer(kb, llm).stream("微调需要什么？"))
+    streamed = "".join(e.text for e in events if e.kind == "token")
+    assert streamed == "微调需要标注数据和训练算力。"
+    assert events[-1].text == "微调需要标注数据和训练算力[1]。"
+    assert events[-1].cited == [1]
