@@ -6,6 +6,10 @@ of the passage it shares the most words with (jieba tokens, as for BM25), when
 that passage holds at least half of the line's words. A line that no passage
 supports that well stays uncited: a marker is a claim about the source, and a
 guessed one would mislead more than a missing one.
+
+The model also numbers list items as ``[1]``, ``[2]``… When such a run of
+line labels goes past the number of passages, the labels cannot be citations:
+:func:`relabel_enumeration` turns them into ``1.``, ``2.``… first.
 """
 
 from __future__ import annotations
@@ -22,6 +26,28 @@ MIN_SHARED_WORDS = 2
 
 _MARKER_RE = re.compile(r"\[\d{1,2}\]")
 _TRAILING_PUNCT_RE = re.compile(r"[。．.!！?？;；,，]+$")
+_LEADING_MARKER_RE = re.compile(r"^(\s*)(?:[-*•]\s*)?\[(\d{1,2})\]\s*")
+
+
+def relabel_enumeration(answer: str, n_passages: int) -> str:
+    """Turn line labels ``[1]``, ``[2]``… into ``1.``, ``2.``… when they count past the passages.
+
+    Args:
+        answer: The answer text.
+        n_passages: How many passages the model was given.
+
+    Returns:
+        The answer, with such a run of labels rewritten; otherwise unchanged.
+    """
+    lines = answer.split("\n")
+    labels = {i: _LEADING_MARKER_RE.match(line) for i, line in enumerate(lines)}
+    labels = {i: m for i, m in labels.items() if m}
+    numbers = [int(m.group(2)) for m in labels.values()]
+    if not numbers or max(numbers) <= n_passages or numbers != list(range(1, len(numbers) + 1)):
+        return answer
+    for i, match in labels.items():
+        lines[i] = f"{match.group(1)}{match.group(2)}. {lines[i][match.end() :]}"
+    return "\n".join(lines)
 
 
 def best_passage(line: str, passages: Sequence[set[str]]) -> int | None:
@@ -62,6 +88,7 @@ def attribute(answer: str, passages: Sequence[str]) -> str:
     Returns:
         The answer with the added markers.
     """
+    answer = relabel_enumeration(answer, len(passages))
     if not passages:
         return answer
     token_sets = [set(tokenize(text)) for text in passages]

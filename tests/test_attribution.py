@@ -32,3 +32,16 @@ def test_english_marker_goes_before_the_full_stop_with_a_space():
 
 def test_no_passages_means_no_markers():
     assert attribute("检索增强生成先检索片段。", []) == "检索增强生成先检索片段。"
+
+
+def test_list_labels_counting_past_the_passages_are_not_citations():
+    answer = "- [1] 微调需要标注数据和算力。\n- [2] 量子计算机。\n- [3] 超导比特。"
+    assert (
+        attribute(answer, PASSAGES)
+        == "1. 微调需要标注数据和算力[1]。\n2. 量子计算机。\n3. 超导比特。"
+    )
+
+
+def test_leading_markers_within_the_passages_stay_citations():
+    answer = "[2] 检索增强生成先检索片段。\n[1] 微调需要标注数据。"
+    assert attribute(answer, PASSAGES) == answer
