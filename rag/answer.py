@@ -17,9 +17,10 @@ When the passages do not support an answer (see :mod:`rag.support`), the
 refusal message is the whole answer and the LLM is not called. An answer that
 starts looping (a line repeating an earlier one, which the 1.5B local model
 sometimes does until ``max_tokens``) is stopped there, and the final answer
-leaves the repeated line out. Answer lines the model left uncited get the
-number of the passage that supports them (:mod:`rag.attribution`) in the
-``done`` text.
+leaves the repeated line out. In the ``done`` text, a Chinese answer's opening
+quotation of the notes is kept only if a passage holds it word for word
+(:mod:`rag.quotes`), and answer lines the model left uncited get the number of
+the passage that supports them (:mod:`rag.attribution`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from rag.prompts import (
     condense_prompt,
     translate_prompt,
 )
+from rag.quotes import check_quote
 from rag.support import Support, assess_support
 
 if TYPE_CHECKING:
@@ -423,7 +425,8 @@ class Answerer:
         text = guard.kept.strip()
         refused = bool(_SELF_REFUSAL_RE.search(text)) and not citations(text, len(passages))
         if not refused:
-            text = attribute(text, [doc.page_content for doc in passages])
+            texts = [doc.page_content for doc in passages]
+            text = attribute(check_quote(text, texts, standalone), texts)
         yield AnswerEvent(
             "done", text=text, refused=refused, question=standalone,
             cited=citations(text, len(passages)),

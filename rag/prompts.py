@@ -24,8 +24,9 @@ ANSWER_HUMAN = (
 
 LANGUAGE_RULES = {
     "zh": (
-        "要求：用中文回答。先用一句话直接回答，再分点列出笔记中相关的要点；尽量照用笔记里的原词原句，"
-        "问题问到的每一点都要答到，不超过250字；每句末尾用 [1]、[2] 标注所依据的段落编号。"
+        "要求：用中文回答。第一行引用笔记中最能回答问题的一句原文并标注编号，格式：笔记原文：“……”[1]；"
+        "然后分点解释，照用笔记里的原词，问题问到的每一点都要答到，不超过250字；"
+        "每句末尾用 [1]、[2] 标注所依据的段落编号。"
     ),
     "en": (
         "Requirements: answer in English, in 2 to 4 short points that restate what the "
@@ -35,10 +36,12 @@ LANGUAGE_RULES = {
     ),
 }
 
-#: The start of the answer written for a local model, which continues it: it keeps
-#: the small model in the question's language (without it, asked to keep the
-#: notes' Chinese terms, 5 of 12 English dev answers came out in Chinese).
-ANSWER_PREFILLS = {"en": "According to your notes:\n"}
+#: The start of the answer written for a local model, which continues it. English:
+#: it keeps the small model in the question's language (without it, asked to keep
+#: the notes' Chinese terms, 5 of 12 English dev answers came out in Chinese).
+#: Chinese: the answer opens with a quotation of the notes (checked afterwards by
+#: :func:`rag.quotes.check_quote`), which the explanation then builds on.
+ANSWER_PREFILLS = {"en": "According to your notes:\n", "zh": "笔记原文：“"}
 
 CONDENSE_SYSTEM = (
     "把用户的后续问题改写成一个不依赖对话历史、意思完整的独立问题。"

@@ -263,8 +263,6 @@ def test_local_models_get_english_answers_started_for_them(kb, data_dir):
         == "According to your notes:\n根据笔记[1]：微调是在特定数据集上继续训练模型的参数。"
     )
     assert done.cited == [1] and done.refused is False
-    answerer.answer("微调需要什么？")
-    assert not isinstance(llm.prompts[-1][-1], AIMessage)  # no Chinese prefill
 
 
 def test_other_models_get_no_prefill(kb, data_dir):
@@ -333,3 +331,13 @@ def test_uncited_answer_line_gets_a_marker_in_the_final_text(kb, data_dir):
     assert streamed == "微调需要标注数据和训练算力。"
     assert events[-1].text == "微调需要标注数据和训练算力[1]。"
     assert events[-1].cited == [1]
+
+
+def test_a_local_model_starts_a_chinese_answer_with_a_quote_that_is_checked(kb, data_dir):
+    setup_notes(kb, data_dir)
+    llm = RecordingFake(prompts=[], responses=["微调需要标注数据和训练算力。”\n所以要准备数据。"])
+    answerer = make_answerer(kb, llm)
+    answerer.prefill_answers = True
+    events = list(answerer.stream("微调需要什么？"))
+    assert llm.prompts[-1][-1].content == ANSWER_PREFILLS["zh"] == "笔记原文：“"
+    assert events[-1].text == "笔记原文：“微调需要标注数据和训练算力。”[1]\n\n所以要准备数据。"
