@@ -34,3 +34,16 @@ def test_a_quote_of_the_question_is_dropped():
 def test_an_answer_without_a_quote_is_unchanged():
     answer = "检索增强生成先检索相关片段[2]。"
     assert check_quote(answer, PASSAGES, QUESTION) == answer
+
+
+def test_quotation_marks_inside_the_quote_do_not_end_it():
+    passages = ["思维链提示要求模型遵循多步,比如“让我们逐步思考”。这会改善推理表现。"]
+    answer = "笔记原文：“思维链提示要求模型遵循多步，比如“让我们逐步思考”。这会改善推理表现。”[1]"
+    assert check_quote(answer, passages, "什么是思维链？") == answer
+
+
+def test_an_unclosed_quote_ends_with_its_line():
+    answer = "笔记原文：“检索增强生成会先查资料\n1. 再生成回答。"
+    assert (
+        check_quote(answer, PASSAGES, QUESTION) == "要点：检索增强生成会先查资料\n\n1. 再生成回答。"
+    )
