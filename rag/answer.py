@@ -36,7 +36,7 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from rag.attribution import attribute
+from rag.attribution import CITATION_RE, attribute
 from rag.language import detect_language, has_chinese
 from rag.llm import LlamaCppChatModel, build_llm, count_tokens
 from rag.prompts import (
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 _FOLLOW_UP_RE = re.compile(
     r"(它|它们|其|这个|那个|这种|那种|这些|那些|该|上述|前者|后者|呢[？?]?$|\bit\b|\bits\b|\bthey\b"
     r"|\bthem\b|\bthis\b|\bthat\b|\bthese\b|\bthose\b)",
@@ -165,7 +164,7 @@ def format_passages(docs: Sequence[Document]) -> str:
 def citations(text: str, n_sources: int) -> list[int]:
     """Distinct passage numbers cited as ``[n]`` in ``text``, in order, within range."""
     found = []
-    for match in _CITATION_RE.finditer(text):
+    for match in CITATION_RE.finditer(text):
         number = int(match.group(1))
         if 1 <= number <= n_sources and number not in found:
             found.append(number)

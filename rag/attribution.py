@@ -24,7 +24,8 @@ MIN_LINE_SUPPORT = 0.5
 #: ...and at least this many of them.
 MIN_SHARED_WORDS = 2
 
-_MARKER_RE = re.compile(r"\[\d{1,2}\]")
+#: A citation of passage n, as the prompt asks for it.
+CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 _TRAILING_PUNCT_RE = re.compile(r"[。．.!！?？;；,，]+$")
 _LEADING_MARKER_RE = re.compile(r"^(\s*)(?:[-*•]\s*)?\[(\d{1,2})\]\s*")
 
@@ -40,8 +41,7 @@ def relabel_enumeration(answer: str, n_passages: int) -> str:
         The answer, with such a run of labels rewritten; otherwise unchanged.
     """
     lines = answer.split("\n")
-    labels = {i: _LEADING_MARKER_RE.match(line) for i, line in enumerate(lines)}
-    labels = {i: m for i, m in labels.items() if m}
+    labels = {i: m for i, line in enumerate(lines) if (m := _LEADING_MARKER_RE.match(line))}
     numbers = [int(m.group(2)) for m in labels.values()]
     if not numbers or max(numbers) <= n_passages or numbers != list(range(1, len(numbers) + 1)):
         return answer
@@ -95,7 +95,7 @@ def attribute(answer: str, passages: Sequence[str]) -> str:
     lines = answer.split("\n")
     for index, line in enumerate(lines):
         body = line.rstrip()
-        if not body.strip() or _MARKER_RE.search(body) or body.endswith((":", "：")):
+        if not body.strip() or CITATION_RE.search(body) or body.endswith((":", "：")):
             continue
         number = best_passage(body, token_sets)
         if number is None:

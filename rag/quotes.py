@@ -6,9 +6,9 @@ that start and continues it). The 1.5B model sometimes quotes loosely or quotes
 the question itself, so :func:`check_quote` keeps a quotation only when it is
 word for word in a passage (ignoring spaces and punctuation, which the model
 changes between half- and full-width), and cites that passage. Quotation marks
-inside the quotation are balanced, so a quoted phrase within it does not end it. A quotation of
-the question is dropped, and a paraphrase loses the label "笔记原文" (original
-text) and its quotation marks: it becomes "要点：" (key point).
+inside the quotation are balanced, so a quoted phrase within it does not end
+it. A quotation of the question is dropped, and a paraphrase loses the label
+"笔记原文" (original text) and its quotation marks: it becomes "要点：" (key point).
 """
 
 from __future__ import annotations
