@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from rag.cli import setup_logging
+from rag.cli.common import setup_logging
 from rag.config import get_settings
-from rag.security import resolve_auth
-from rag.web_services import AppServices
-from rag.webapp import build_app
+from rag.web.security import resolve_auth
+from rag.services.facade import AppServices
+from rag.web.app import build_app
 
 logger = logging.getLogger("notes-qa")
 

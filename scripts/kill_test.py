@@ -185,7 +185,7 @@ def snapshot(data: Path, store: Path) -> dict:
 import json, sys
 from pathlib import Path
 from rag.config import get_settings
-from rag.knowledge_base import KnowledgeBase
+from rag.store.knowledge_base import KnowledgeBase
 kb = KnowledgeBase(get_settings())
 collection = kb.vectorstore._collection
 got = collection.get(include=["documents", "metadatas"])

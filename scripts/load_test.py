@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from gradio_client import Client, handle_file  # noqa: E402
 
 from rag.config import Settings, apply_offline_env  # noqa: E402
-from rag.evaluation import percentile  # noqa: E402
-from rag.webapp import build_app  # noqa: E402
+from rag.services.evaluation import percentile  # noqa: E402
+from rag.web.app import build_app  # noqa: E402
 
 
 def free_port() -> int:

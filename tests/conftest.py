@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import OFFLINE_ENV, Settings
-from rag.embeddings import FakeEmbeddings
-from rag.indexing import Ingestor
-from rag.knowledge_base import KnowledgeBase
+from rag.models.embeddings import FakeEmbeddings
+from rag.ingest.pipeline import Ingestor
+from rag.store.knowledge_base import KnowledgeBase
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SETTINGS_ENV = {name.upper() for name in Settings.model_fields}

@@ -7,7 +7,7 @@ import time
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import Field
 
-from rag.answer import (
+from rag.answer.chain import (
     INJECTION_PLACEHOLDER,
     Answerer,
     RepeatGuard,
@@ -15,10 +15,10 @@ from rag.answer import (
     defuse,
     format_passages,
 )
-from rag.llm import FakeChatModel
-from rag.prompts import ANSWER_PREFILLS, TRANSLATE_MARKER
-from rag.qa import QAService
-from rag.retrieval import HybridRetriever
+from rag.models.chat import FakeChatModel
+from rag.answer.prompts import ANSWER_PREFILLS, TRANSLATE_MARKER
+from rag.services.records import QAService
+from rag.retrieval.hybrid import HybridRetriever
 from tests.conftest import ingest
 
 RAG_NOTE = "检索增强生成先从知识库中检索相关片段。然后把片段和问题一起交给大模型生成回答。\n"

@@ -16,9 +16,9 @@ from gradio_client import Client, handle_file
 from langchain_core.documents import Document
 
 from rag.config import Settings
-from rag.web_render import SOURCES_MARK, history_pairs, message_text, sources_html
-from rag.web_services import AppServices, IngestProgress
-from rag.webapp import WebHandlers, build_app
+from rag.web.render import SOURCES_MARK, history_pairs, message_text, sources_html
+from rag.services.facade import AppServices, IngestProgress
+from rag.web.app import WebHandlers, build_app
 
 ATTENTION = (
     "# 注意力机制\n\n注意力机制让模型在生成每个词时关注输入序列中最相关的部分。"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.attribution import attribute
+from rag.answer.citations import attribute
 
 PASSAGES = [
     "微调是在特定数据集上继续训练模型的参数，需要标注数据和训练算力。",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import bench
+from benchmarks import run as bench
 from rag.config import PROJECT_ROOT, Settings
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from test_app import DISTILL, free_port, make_settings
 
-from rag.llm import FakeChatModel
-from rag.web_services import AppServices
-from rag.webapp import build_app
+from rag.models.chat import FakeChatModel
+from rag.services.facade import AppServices
+from rag.web.app import build_app
 
 pytestmark = pytest.mark.browser
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, SETTINGS_ENV
 
-from rag.cli import run_cli
+from rag.cli.common import run_cli
 from rag.config import Settings
-from rag.eval import main as eval_main
-from rag.knowledge_base import KnowledgeBase
-from rag.qa import QAService
+from rag.cli.eval import main as eval_main
+from rag.store.knowledge_base import KnowledgeBase
+from rag.services.records import QAService
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = ["gbk_note.txt", "headings.md", "multipage.pdf"]

@@ -58,10 +58,10 @@ def test_ask_answers_with_citation_using_bundled_models(tmp_path):
 def test_english_question_is_translated_and_answered_in_english_locally(tmp_path, caplog):
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by requirements.txt")
     from rag.config import Settings
-    from rag.indexing import Ingestor
-    from rag.knowledge_base import KnowledgeBase
-    from rag.language import detect_language
-    from rag.qa import QAService
+    from rag.ingest.pipeline import Ingestor
+    from rag.store.knowledge_base import KnowledgeBase
+    from rag.text.language import detect_language
+    from rag.services.records import QAService
 
     data = tmp_path / "data"
     data.mkdir()
@@ -71,7 +71,7 @@ def test_english_question_is_translated_and_answered_in_english_locally(tmp_path
     settings = Settings(data_dir=data, vectorstore_dir=tmp_path / "vs", llm_max_tokens=60)
     kb = KnowledgeBase(settings)
     assert Ingestor(kb).ingest().ok
-    caplog.set_level("INFO", logger="rag.answer")
+    caplog.set_level("INFO", logger="rag.answer.chain")
     record = QAService(kb).ask("How does fine-tuning adapt a model to a new domain?")
     translated = [r.getMessage() for r in caplog.records if r.getMessage().startswith("translated")]
     assert len(translated) == 1 and "微调" in translated[0]

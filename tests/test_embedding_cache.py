@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rag.embedding_cache import EmbeddingCache
-from rag.embeddings import FakeEmbeddings
-from rag.knowledge_base import KnowledgeBase
+from rag.store.embedding_cache import EmbeddingCache
+from rag.models.embeddings import FakeEmbeddings
+from rag.store.knowledge_base import KnowledgeBase
 from tests.conftest import ingest, snapshot
 
 NOTE = "检索增强生成先检索后生成。微调是继续训练模型参数。\n" * 3

@@ -8,10 +8,10 @@ import pytest
 from conftest import ingest
 
 from rag.config import Settings
-from rag.embeddings import E5_MODEL_ID, E5Embeddings, build_embeddings
-from rag.knowledge_base import KnowledgeBase
-from rag.qa import QAService
-from rag.store import MODEL_KEY
+from rag.models.embeddings import E5_MODEL_ID, E5Embeddings, build_embeddings
+from rag.store.knowledge_base import KnowledgeBase
+from rag.services.records import QAService
+from rag.store.chroma import MODEL_KEY
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evaluation import first_hit_rank, is_hit, keyword_coverage, percentile, summarize
+from rag.services.evaluation import first_hit_rank, is_hit, keyword_coverage, percentile, summarize
 
 
 def src(text="", source="notes/a.txt", page=None):

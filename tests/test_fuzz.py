@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.loaders import LoaderError, decode_text, is_garbled, load_file, split_markdown_sections
-from rag.splitter import split_documents
-from rag.uploads import UploadError, safe_filename
+from rag.ingest.loaders import LoaderError, decode_text, is_garbled, load_file, split_markdown_sections
+from rag.ingest.splitter import split_documents
+from rag.ingest.uploads import UploadError, safe_filename
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

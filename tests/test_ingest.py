@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ids_by_source, ingest, snapshot
 
-import rag.indexing
+import rag.ingest.pipeline
 from rag.config import Settings
-from rag.embeddings import FakeEmbeddings, build_embeddings
-from rag.indexing import Ingestor
-from rag.knowledge_base import KnowledgeBase
-from rag.loaders import LoaderError, load_file
-from rag.splitter import split_documents
-from rag.store import MODEL_KEY, EmbeddingModelMismatch
+from rag.models.embeddings import FakeEmbeddings, build_embeddings
+from rag.ingest.pipeline import Ingestor
+from rag.store.knowledge_base import KnowledgeBase
+from rag.ingest.loaders import LoaderError, load_file
+from rag.ingest.splitter import split_documents
+from rag.store.chroma import MODEL_KEY, EmbeddingModelMismatch
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 OLD_SENTENCE = "位置编码为模型提供词元的顺序信息。"
@@ -344,7 +344,7 @@ def gated(settings, data_dir, add_fixture, monkeypatch):
     gate = threading.Event()
     loads: list[tuple[str, str]] = []
     failures: dict[str, Exception] = {}
-    real_load = rag.indexing.load_file
+    real_load = rag.ingest.pipeline.load_file
 
     def spy_load(path: Path, source: str):
         loads.append((source, threading.current_thread().name))
@@ -354,7 +354,7 @@ def gated(settings, data_dir, add_fixture, monkeypatch):
             raise failures[source]
         return real_load(path, source)
 
-    monkeypatch.setattr(rag.indexing, "load_file", spy_load)
+    monkeypatch.setattr(rag.ingest.pipeline, "load_file", spy_load)
     embeddings = GatedEmbeddings(gate)
     base = KnowledgeBase(settings, embeddings=embeddings)
     yield types.SimpleNamespace(kb=base, embeddings=embeddings, loads=loads, failures=failures)
@@ -385,7 +385,7 @@ def test_next_file_is_parsed_while_the_current_one_is_embedded(gated):
 
 def test_prefetched_load_failure_is_reported_for_its_own_file(gated, settings, caplog):
     gated.failures["2.pdf"] = LoaderError("2.pdf: not a readable PDF (corrupt or truncated file)")
-    with caplog.at_level(logging.INFO, logger="rag.indexing"):
+    with caplog.at_level(logging.INFO, logger="rag.ingest.pipeline"):
         report = ingest(gated.kb)
     assert gated.embeddings.overlapped is True
     assert [(f.source, f.status, f.error) for f in report.files] == [

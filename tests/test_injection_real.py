@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rag.config import Settings
-from rag.indexing import Ingestor
-from rag.knowledge_base import KnowledgeBase
-from rag.qa import QAService
+from rag.ingest.pipeline import Ingestor
+from rag.store.knowledge_base import KnowledgeBase
+from rag.services.records import QAService
 
 NOTE = (
     "# 向量数据库\n\n向量数据库保存文本片段的嵌入向量，并支持近似最近邻搜索。"

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from conftest import ids_by_source, ingest, snapshot
 
-from rag import integrity
-from rag.embeddings import FakeEmbeddings
-from rag.indexing import Ingestor
-from rag.ingest import main as ingest_main
-from rag.integrity import INTERRUPTED, chunk_key, repair, verify
-from rag.knowledge_base import KnowledgeBase
-from rag.lexical import LexicalIndex
-from rag.record_manager import FileRecord, SQLiteRecordManager
+from rag.store import integrity
+from rag.models.embeddings import FakeEmbeddings
+from rag.ingest.pipeline import Ingestor
+from rag.cli.ingest import main as ingest_main
+from rag.store.integrity import INTERRUPTED, chunk_key, repair, verify
+from rag.store.knowledge_base import KnowledgeBase
+from rag.store.lexical import LexicalIndex
+from rag.store.records import FileRecord, SQLiteRecordManager
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 OLD_SENTENCE = "位置编码为模型提供词元的顺序信息。"
@@ -391,7 +391,7 @@ def test_killed_ingest_releases_nothing_but_the_lock(monkeypatch, kb, corpus, da
     with pytest.raises(Killed):
         ingest(kb)
     monkeypatch.undo()
-    from rag.locking import store_lock
+    from rag.store.locking import store_lock
 
     assert not store_lock(kb.settings.vectorstore_dir).held
     ingest(kb)

@@ -1,4 +1,4 @@
-"""Tests of rag.llm (chat model factory, fake model) and rag.model_assets (GGUF assembly)."""
+"""Tests of rag.models.chat (chat model factory, fake model) and rag.models.bundled (GGUF assembly)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from rag import model_assets
+from rag.models import bundled as model_assets
 from rag.config import Settings
-from rag.llm import (
+from rag.models.chat import (
     FakeChatModel,
     LlamaCppChatModel,
     LLMConfigError,
@@ -23,7 +23,7 @@ from rag.llm import (
     count_tokens,
     estimate_tokens,
 )
-from rag.model_assets import (
+from rag.models.bundled import (
     MissingModelPartError,
     ModelIntegrityError,
     ModelPart,

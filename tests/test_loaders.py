@@ -8,8 +8,8 @@ import pytest
 from conftest import FIXTURES
 from pypdf import PdfReader
 
-from rag.loaders import LoaderError, is_garbled, load_file, split_markdown_sections
-from rag.splitter import split_documents
+from rag.ingest.loaders import LoaderError, is_garbled, load_file, split_markdown_sections
+from rag.ingest.splitter import split_documents
 
 
 def load(name: str):

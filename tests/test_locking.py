@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import SETTINGS_ENV, ingest
 
-from rag.indexing import Ingestor
-from rag.integrity import repair
-from rag.locking import LOCK_NAME, StoreLocked, store_lock, write_lock
+from rag.ingest.pipeline import Ingestor
+from rag.store.integrity import repair
+from rag.store.locking import LOCK_NAME, StoreLocked, store_lock, write_lock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -208,7 +208,7 @@ def test_released_on_normal_exit_and_on_exception(settings, kb, monkeypatch):
     def boom(paths):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("rag.indexing.collect_files", boom)
+    monkeypatch.setattr("rag.ingest.pipeline.collect_files", boom)
     with pytest.raises(RuntimeError, match="boom"):
         Ingestor(kb).ingest()
     assert not lock.held

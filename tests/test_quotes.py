@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.quotes import check_quote
+from rag.answer.quotes import check_quote
 
 PASSAGES = [
     "微调是在特定数据集上继续训练模型的参数。微调需要标注数据和训练算力。",

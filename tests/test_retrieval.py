@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, ingest
 
-import rag.lexical
-from rag.embeddings import FakeEmbeddings
-from rag.knowledge_base import KnowledgeBase
-from rag.lexical import LexicalIndex
-from rag.retrieval import HybridRetriever, rrf_fuse
+import rag.store.lexical
+from rag.models.embeddings import FakeEmbeddings
+from rag.store.knowledge_base import KnowledgeBase
+from rag.store.lexical import LexicalIndex
+from rag.retrieval.hybrid import HybridRetriever, rrf_fuse
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 
@@ -71,13 +71,13 @@ def test_lexical_index_reloads_without_tokenizing_chunks(ingested, settings, mon
     assert (settings.vectorstore_dir / "lexical.npz").is_file()
 
     seen: list[str] = []
-    real_tokenize = rag.lexical.tokenize
+    real_tokenize = rag.store.lexical.tokenize
 
     def counting_tokenize(text: str) -> list[str]:
         seen.append(text)
         return real_tokenize(text)
 
-    monkeypatch.setattr(rag.lexical, "tokenize", counting_tokenize)
+    monkeypatch.setattr(rag.store.lexical, "tokenize", counting_tokenize)
 
     fresh = KnowledgeBase(settings, embeddings=FakeEmbeddings())
     index = fresh.lexical_ready()
@@ -140,7 +140,7 @@ def test_saved_index_loads_without_rebuilding_and_answers_identically(tmp_path, 
     assert loaded.glossary() == built.glossary()
     assert loaded.glossary()["reciprocal rank fusion"] == ["倒数排名融合"]
     with np.load(path, allow_pickle=False) as npz:  # plain arrays, nothing pickled
-        assert int(npz["version"]) == rag.lexical.FORMAT_VERSION
+        assert int(npz["version"]) == rag.store.lexical.FORMAT_VERSION
         assert all(npz[name].dtype != object for name in npz.files)
 
 
@@ -179,9 +179,9 @@ def test_changes_after_load_match_an_index_built_from_scratch(tmp_path):
 def test_every_term_is_scored_like_okapi_bm25():
     index = LexicalIndex()
     index.add(NOTES)
-    tokens = {i: Counter(rag.lexical.tokenize(t)) for i, t in NOTES}
+    tokens = {i: Counter(rag.store.lexical.tokenize(t)) for i, t in NOTES}
     avgdl = np.float32(np.mean([c.total() for c in tokens.values()], dtype=np.float32))
-    terms = {t for c in tokens.values() for t in c if rag.lexical.tokenize(t) == [t]}
+    terms = {t for c in tokens.values() for t in c if rag.store.lexical.tokenize(t) == [t]}
     assert len(terms) > 20
     for term in terms:
         df = sum(term in c for c in tokens.values())
@@ -248,7 +248,7 @@ def test_unreadable_index_file_is_reported_and_not_used(tmp_path, caplog, damage
         with zipfile.ZipFile(path, "w") as zf:
             zf.writestr("other.npy", b"")
     fresh = LexicalIndex(path)
-    with caplog.at_level(logging.WARNING, logger="rag.lexical"):
+    with caplog.at_level(logging.WARNING, logger="rag.store.lexical"):
         assert fresh.load() is False
     assert "unreadable" in caplog.text and "it will be rebuilt" in caplog.text
     assert len(fresh) == 0 and fresh.search("低秩矩阵", 3) == []
@@ -267,8 +267,8 @@ def test_store_rebuilds_an_unreadable_or_old_format_index(ingested, settings, mo
         tf = {i: Counter(["旧"]) for i in ingested.store_ids()}
         legacy.write_bytes(pickle.dumps({"version": 2, "tf": tf, "pairs": {}}))
     tokenized: list[str] = []
-    real_tokenize = rag.lexical.tokenize
-    monkeypatch.setattr(rag.lexical, "tokenize", lambda t: tokenized.append(t) or real_tokenize(t))
+    real_tokenize = rag.store.lexical.tokenize
+    monkeypatch.setattr(rag.store.lexical, "tokenize", lambda t: tokenized.append(t) or real_tokenize(t))
 
     fresh = KnowledgeBase(settings, embeddings=FakeEmbeddings())
     assert fresh.lexical.ids == set()
@@ -322,10 +322,10 @@ def test_search_reads_texts_only_for_the_chunks_it_returns(ingested, monkeypatch
 def test_query_tokens_are_tokenize_with_a_cache(monkeypatch):
     index = LexicalIndex()
     query = "What is LoRA 低秩矩阵 微调？"
-    assert index.query_tokens(query) == rag.lexical.tokenize(query)
+    assert index.query_tokens(query) == rag.store.lexical.tokenize(query)
     seen: list[str] = []
-    real_tokenize = rag.lexical.tokenize
-    monkeypatch.setattr(rag.lexical, "tokenize", lambda t: seen.append(t) or real_tokenize(t))
+    real_tokenize = rag.store.lexical.tokenize
+    monkeypatch.setattr(rag.store.lexical, "tokenize", lambda t: seen.append(t) or real_tokenize(t))
     index.add(NOTES)
     seen.clear()
     index.search("LoRA 低秩矩阵 参数高效微调", 3)

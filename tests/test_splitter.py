@@ -9,8 +9,8 @@ import pytest
 from conftest import FIXTURES
 from langchain_core.documents import Document
 
-from rag.loaders import load_file
-from rag.splitter import split_documents
+from rag.ingest.loaders import load_file
+from rag.ingest.splitter import split_documents
 
 SIZES = [(50, 40), (80, 40), (120, 40), (200, 60), (360, 80)]
 

@@ -13,14 +13,14 @@ by token:
   model continues, flagged ``prefill=True``);
 * ``AnswerEvent("done", text=full_answer, refused=..., cited=[...])`` last.
 
-When the passages do not support an answer (see :mod:`rag.support`), the
+When the passages do not support an answer (see :mod:`rag.retrieval.support`), the
 refusal message is the whole answer and the LLM is not called. An answer that
 starts looping (a line repeating an earlier one, which the 1.5B local model
 sometimes does until ``max_tokens``) is stopped there, and the final answer
 leaves the repeated line out. In the ``done`` text, a Chinese answer's opening
 quotation of the notes is kept only if a passage holds it word for word
-(:mod:`rag.quotes`), and answer lines the model left uncited get the number of
-the passage that supports them (:mod:`rag.attribution`).
+(:mod:`rag.answer.quotes`), and answer lines the model left uncited get the number of
+the passage that supports them (:mod:`rag.answer.citations`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from rag.attribution import CITATION_RE, attribute
-from rag.language import detect_language, has_chinese
-from rag.llm import LlamaCppChatModel, build_llm, count_tokens
-from rag.prompts import (
+from rag.answer.citations import CITATION_RE, attribute
+from rag.text.language import detect_language, has_chinese
+from rag.models.chat import LlamaCppChatModel, build_llm, count_tokens
+from rag.answer.prompts import (
     ANSWER_PREFILLS,
     LANGUAGE_RULES,
     REFUSALS,
@@ -47,12 +47,12 @@ from rag.prompts import (
     condense_prompt,
     translate_prompt,
 )
-from rag.quotes import check_quote
-from rag.support import Support, assess_support
+from rag.answer.quotes import check_quote
+from rag.retrieval.support import Support, assess_support
 
 if TYPE_CHECKING:
     from rag.config import Settings
-    from rag.retrieval import HybridRetriever
+    from rag.retrieval.hybrid import HybridRetriever
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class Answerer:
             refuse_below_en: Support threshold for English questions.
             translate_questions: Translate English questions into Chinese
                 before retrieval when the notes are mainly Chinese.
-            prefill_answers: Start answers with :data:`rag.prompts.ANSWER_PREFILLS`
+            prefill_answers: Start answers with :data:`rag.answer.prompts.ANSWER_PREFILLS`
                 for the model to continue (local models only: an OpenAI-style
                 server may not continue a trailing assistant message).
         """

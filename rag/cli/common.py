@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from rag.store import StoreError
+from rag.store.chroma import StoreError
 
 
 def setup_logging(verbose: bool = False) -> None:

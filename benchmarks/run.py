@@ -1,4 +1,4 @@
-"""``python -m rag.bench [--out DIR] [--quick] [--skip-llm] [--skip-app] [--sizes N,N,...]``.
+"""``python -m benchmarks.run [--out DIR] [--quick] [--skip-llm] [--skip-app] [--sizes N,N,...]``.
 
 A benchmark script, not a test: it prints figures and writes them to
 ``DIR/bench.json``, ``DIR/bench.md`` (Markdown tables) and ``DIR/bench.png``
@@ -62,13 +62,13 @@ import numpy as np
 from pydantic import SecretStr
 
 from rag.config import PROJECT_ROOT, Settings, get_settings
-from rag.embeddings import build_embeddings
-from rag.indexing import Ingestor, IngestReport, collect_files
-from rag.knowledge_base import LEXICAL_FILE, KnowledgeBase
-from rag.lexical import tokenize
-from rag.retrieval import HybridRetriever
+from rag.models.embeddings import build_embeddings
+from rag.ingest.pipeline import Ingestor, IngestReport, collect_files
+from rag.store.knowledge_base import LEXICAL_FILE, KnowledgeBase
+from rag.store.lexical import tokenize
+from rag.retrieval.hybrid import HybridRetriever
 
-logger = logging.getLogger("rag.bench")  # also when run as __main__
+logger = logging.getLogger("benchmarks.run")  # also when run as __main__
 
 DEFAULT_OUT = PROJECT_ROOT / "bench_out"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -746,7 +746,7 @@ def fresh_open_run(settings: Settings, questions: list[str]) -> dict[str, Any]:
 
 def _worker_entry(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """Set up logging in a spawned worker (nothing is inherited), then run ``fn(*args)``."""
-    from rag.cli import setup_logging
+    from rag.cli.common import setup_logging
 
     setup_logging(False)
     logger.setLevel(logging.INFO)
@@ -874,7 +874,7 @@ def bench_llm(kb: KnowledgeBase, questions: Sequence[str] = TYPICAL_QUESTIONS) -
     Returns:
         Model load time and per-run timings.
     """
-    from rag.answer import Answerer
+    from rag.answer.chain import Answerer
 
     settings = kb.settings.model_copy(update={"llm_provider": "local"})
     retriever = HybridRetriever.from_kb(kb)
@@ -1206,7 +1206,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         ]
         if cli:
             lines.append(
-                f"Whole process: `python -c 'import rag.ingest'` alone takes "
+                f"Whole process: `python -c 'import rag.cli.ingest'` alone takes "
                 f"{_fmt(cli['import_s'])} s; re-run {_fmt(dig(cli, 'rerun.wall_s'))} s of which "
                 f"the command reports {_fmt(dig(cli, 'rerun.reported_s'))} s; rebuild "
                 f"{_fmt(dig(cli, 'rebuild.wall_s'))} s (reports "
@@ -1507,7 +1507,7 @@ def parse_sizes(text: str) -> list[int]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        prog="python -m rag.bench", description=__doc__.split("\n\n")[1]
+        prog="python -m benchmarks.run", description=__doc__.split("\n\n")[1]
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     parser.add_argument("--quick", action="store_true", help="sizes 1k,10k only")
@@ -1526,7 +1526,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit code (0; targets that are missed do not fail the run).
     """
-    from rag.cli import setup_logging
+    from rag.cli.common import setup_logging
 
     args = parse_args(argv)
     setup_logging(args.verbose)
@@ -1547,6 +1547,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from rag.cli import run_cli
+    from rag.cli.common import run_cli
 
     run_cli(main)

@@ -1,6 +1,6 @@
 """The Gradio 6 web app: chat with cited, streamed answers; upload and manage notes.
 
-:func:`build_app` assembles the page from :class:`~rag.web_services.AppServices`
+:func:`build_app` assembles the page from :class:`~rag.services.facade.AppServices`
 (created from settings unless given). Layout:
 
 * a header with the title and a status line (store size, models, first-start
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from rag.config import apply_offline_env
-from rag.loaders import SUPPORTED_SUFFIXES
-from rag.web_render import (
+from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.web.render import (
     FILE_HEADERS,
     file_result_markdown,
     file_rows,
@@ -39,7 +39,7 @@ from rag.web_render import (
     progress_text,
     sources_html,
 )
-from rag.web_services import AppServices, IngestProgress
+from rag.services.facade import AppServices, IngestProgress
 
 if TYPE_CHECKING:
     from rag.config import Settings

@@ -38,11 +38,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.locking import write_lock
+from rag.store.locking import write_lock
 
 if TYPE_CHECKING:
-    from rag.knowledge_base import KnowledgeBase
-    from rag.record_manager import FileRecord, SQLiteRecordManager
+    from rag.store.knowledge_base import KnowledgeBase
+    from rag.store.records import FileRecord, SQLiteRecordManager
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def heal(kb: KnowledgeBase) -> list[str]:
 def verify(kb: KnowledgeBase) -> Report:
     """Compare Chroma, the record manager, the file rows, the lexical index and the files.
 
-    Read-only; take :func:`~rag.locking.write_lock` around it for a snapshot
+    Read-only; take :func:`~rag.store.locking.write_lock` around it for a snapshot
     that no other process is changing.
 
     Args:
@@ -444,7 +444,7 @@ def repair(kb: KnowledgeBase, timeout: float | None = None) -> Report:
     Raises:
         StoreLocked: Another process holds the write lock.
     """
-    from rag.indexing import Ingestor
+    from rag.ingest.pipeline import Ingestor
 
     with write_lock(kb, timeout):
         before = verify(kb)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.glossary import builtin_glossary, mine_pairs
-from rag.language import has_chinese
+from rag.text.glossary import builtin_glossary, mine_pairs
+from rag.text.language import has_chinese
 
 logger = logging.getLogger(__name__)
 

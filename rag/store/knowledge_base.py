@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from rag.embedding_cache import EmbeddingCache
-from rag.embeddings import build_embeddings, model_id_of
-from rag.lexical import LexicalIndex
-from rag.record_manager import SQLiteRecordManager
-from rag.store import build_client, drop_collection, open_vectorstore
+from rag.store.embedding_cache import EmbeddingCache
+from rag.models.embeddings import build_embeddings, model_id_of
+from rag.store.lexical import LexicalIndex
+from rag.store.records import SQLiteRecordManager
+from rag.store.chroma import build_client, drop_collection, open_vectorstore
 
 if TYPE_CHECKING:
     import chromadb

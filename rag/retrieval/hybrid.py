@@ -16,10 +16,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.glossary import expand_query
+from rag.text.glossary import expand_query
 
 if TYPE_CHECKING:
-    from rag.knowledge_base import KnowledgeBase
+    from rag.store.knowledge_base import KnowledgeBase
 
 logger = logging.getLogger(__name__)
 

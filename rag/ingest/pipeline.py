@@ -22,12 +22,12 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from rag.integrity import heal, mark_interrupted  # crash-safety hooks
-from rag.knowledge_base import KnowledgeBase
-from rag.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
-from rag.locking import write_lock
-from rag.record_manager import FileRecord
-from rag.splitter import SPLITTER_VERSION, split_documents
+from rag.store.integrity import heal, mark_interrupted  # crash-safety hooks
+from rag.store.knowledge_base import KnowledgeBase
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
+from rag.store.locking import write_lock
+from rag.store.records import FileRecord
+from rag.ingest.splitter import SPLITTER_VERSION, split_documents
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +168,8 @@ def _writes(method):
 class Ingestor:
     """Ingests files into one :class:`KnowledgeBase`.
 
-    Every write holds the store's write lock (:mod:`rag.locking`) and starts by
-    healing what an interrupted earlier write left (:func:`rag.integrity.heal`).
+    Every write holds the store's write lock (:mod:`rag.store.locking`) and starts by
+    healing what an interrupted earlier write left (:func:`rag.store.integrity.heal`).
     """
 
     def __init__(
@@ -184,7 +184,7 @@ class Ingestor:
             kb: Target knowledge base.
             progress: Optional callback for progress events.
             lock_timeout: Seconds to wait for another process writing to the store
-                (None: :data:`rag.locking.LOCK_TIMEOUT`); then ``StoreLocked`` is raised.
+                (None: :data:`rag.store.locking.LOCK_TIMEOUT`); then ``StoreLocked`` is raised.
         """
         self.kb = kb
         self.progress = progress or (lambda event, payload: None)

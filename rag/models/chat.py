@@ -44,7 +44,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
-from rag.prompts import TRANSLATE_MARKER
+from rag.answer.prompts import TRANSLATE_MARKER
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -347,7 +347,7 @@ class FakeChatModel(BaseChatModel):
       ``"根据笔记[1]：" + <its first sentence>`` (up to and including the first
       ``。！？!?``, or the end of its first line).
     * Without any ``[1]`` passage it answers :attr:`NO_CONTEXT_ANSWER`.
-    * Asked to translate a question (:data:`rag.prompts.TRANSLATE_HUMAN`), it
+    * Asked to translate a question (:data:`rag.answer.prompts.TRANSLATE_HUMAN`), it
       answers ``translations[question]``, or nothing for an unknown question.
 
     The answer streams in chunks of ``chunk_chars`` characters (one by default),
@@ -457,7 +457,7 @@ def resolve_local_model_path(settings: Settings) -> Path:
 
     Raises:
         LLMConfigError: If ``local_model_path`` is set but is not a file.
-        rag.model_assets.ModelAssetError: If the bundled model cannot be assembled.
+        rag.models.bundled.ModelAssetError: If the bundled model cannot be assembled.
     """
     if settings.local_model_path is not None:
         if not settings.local_model_path.is_file():
@@ -465,7 +465,7 @@ def resolve_local_model_path(settings: Settings) -> Path:
                 f"LOCAL_MODEL_PATH={settings.local_model_path} is not a file (expected a GGUF)"
             )
         return settings.local_model_path
-    from rag.model_assets import ensure_bundled_model
+    from rag.models.bundled import ensure_bundled_model
 
     return ensure_bundled_model(settings.model_cache_dir)
 
@@ -484,7 +484,7 @@ def build_llm(settings: Settings) -> BaseChatModel:
 
     Raises:
         LLMConfigError: If the settings cannot work for the chosen provider.
-        rag.model_assets.ModelAssetError: If the bundled model cannot be assembled.
+        rag.models.bundled.ModelAssetError: If the bundled model cannot be assembled.
     """
     provider = settings.llm_provider
     if provider == "local":

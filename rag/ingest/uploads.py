@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.loaders import PDF_SUFFIXES, SUPPORTED_SUFFIXES
+from rag.ingest.loaders import PDF_SUFFIXES, SUPPORTED_SUFFIXES
 
 logger = logging.getLogger(__name__)
 

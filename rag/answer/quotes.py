@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-#: How a Chinese answer starts (see :data:`rag.prompts.ANSWER_PREFILLS`).
+#: How a Chinese answer starts (see :data:`rag.answer.prompts.ANSWER_PREFILLS`).
 QUOTE_LABEL = "笔记原文："
 PARAPHRASE_LABEL = "要点："
 _OPEN_RE = re.compile(r"^\s*笔记原文[：:]\s*“")

@@ -19,8 +19,8 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from rag.knowledge_base import KnowledgeBase
-from rag.retrieval import HybridRetriever
+from rag.store.knowledge_base import KnowledgeBase
+from rag.retrieval.hybrid import HybridRetriever
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class QAService:
     def answerer(self):
         """The answer chain, built on first use."""
         if self._answerer is None:
-            from rag.answer import Answerer
+            from rag.answer.chain import Answerer
 
             self._answerer = Answerer.from_settings(self.kb.settings, self.retriever)
         return self._answerer

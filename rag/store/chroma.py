@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from rag.embeddings import model_id_of
+from rag.models.embeddings import model_id_of
 
 if TYPE_CHECKING:
     import chromadb

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.cli import run_cli, setup_logging
+from rag.cli.common import run_cli, setup_logging
 from rag.config import get_settings
-from rag.indexing import FileResult, Ingestor
-from rag.integrity import repair, verify
-from rag.knowledge_base import KnowledgeBase
-from rag.locking import LOCK_TIMEOUT, StoreLocked, write_lock
+from rag.ingest.pipeline import FileResult, Ingestor
+from rag.store.integrity import repair, verify
+from rag.store.knowledge_base import KnowledgeBase
+from rag.store.locking import LOCK_TIMEOUT, StoreLocked, write_lock
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

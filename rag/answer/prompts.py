@@ -40,7 +40,7 @@ LANGUAGE_RULES = {
 #: it keeps the small model in the question's language (without it, asked to keep
 #: the notes' Chinese terms, 5 of 12 English dev answers came out in Chinese).
 #: Chinese: the answer opens with a quotation of the notes (checked afterwards by
-#: :func:`rag.quotes.check_quote`), which the explanation then builds on.
+#: :func:`rag.answer.quotes.check_quote`), which the explanation then builds on.
 ANSWER_PREFILLS = {"en": "According to your notes:\n", "zh": "笔记原文：“"}
 
 CONDENSE_SYSTEM = (
@@ -75,7 +75,7 @@ def answer_prompt(prefill: bool = False) -> ChatPromptTemplate:
 
     Args:
         prefill: End with an assistant message (variable: prefill) that the
-            model continues; only :class:`rag.llm.LlamaCppChatModel` supports it.
+            model continues; only :class:`rag.models.chat.LlamaCppChatModel` supports it.
     """
     messages = [("system", ANSWER_SYSTEM), ("human", ANSWER_HUMAN)]
     if prefill:

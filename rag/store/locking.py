@@ -27,10 +27,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.store import StoreError
+from rag.store.chroma import StoreError
 
 if TYPE_CHECKING:
-    from rag.knowledge_base import KnowledgeBase
+    from rag.store.knowledge_base import KnowledgeBase
 
 try:
     import fcntl

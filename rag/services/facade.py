@@ -16,19 +16,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.indexing import FileResult, Ingestor, IngestReport, collect_files, source_id
-from rag.knowledge_base import KnowledgeBase
-from rag.qa import QAService
-from rag.store import StoreError
-from rag.uploads import SavedUpload, UploadError, save_upload
+from rag.ingest.pipeline import FileResult, Ingestor, IngestReport, collect_files, source_id
+from rag.store.knowledge_base import KnowledgeBase
+from rag.services.records import QAService
+from rag.store.chroma import StoreError
+from rag.ingest.uploads import SavedUpload, UploadError, save_upload
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
 
-    from rag.answer import Answerer, AnswerEvent, History
+    from rag.answer.chain import Answerer, AnswerEvent, History
     from rag.config import Settings
-    from rag.record_manager import FileRecord
+    from rag.store.records import FileRecord
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class AppServices:
         qa = QAService(kb)
         answerer = None
         if llm is not None:
-            from rag.answer import Answerer
+            from rag.answer.chain import Answerer
 
             answerer = Answerer(
                 qa.retriever,

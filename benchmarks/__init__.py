@@ -1,0 +1,1 @@
+"""Benchmarks of notes-qa: scripts that print figures (not tests)."""

@@ -1,0 +1,1 @@
+"""Passages in, a streamed cited answer out: chain, prompts, guards, citations, quotations."""

@@ -1,0 +1,91 @@
+"""``python -m rag.eval FILE.jsonl [--k N] [--no-llm] [--out OUT.jsonl]``: batch evaluation.
+
+Reads one question per line (``question`` and optionally ``id``, ``evidence``,
+``source``, ``page``, ``keywords``, ``answerable``), answers them all in one
+process, writes one JSON record per question to OUT (or stdout) and prints a
+summary (hit@1/3/5, MRR, keyword coverage, refusal rates, retrieval latency)
+to stderr, or to stdout when OUT is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rag.cli.common import run_cli, setup_logging
+from rag.config import get_settings
+from rag.services.evaluation import summarize
+from rag.store.knowledge_base import KnowledgeBase
+from rag.services.records import QAService
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m rag.eval", description=__doc__)
+    parser.add_argument("file", type=Path, help="questions, JSON Lines")
+    parser.add_argument("--k", type=int, default=None, help="passages to retrieve")
+    parser.add_argument("--no-llm", action="store_true", help="only retrieve")
+    parser.add_argument("--out", type=Path, default=None, help="write records here")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+def read_questions(path: Path) -> list[dict]:
+    """Read and validate the eval file.
+
+    Raises:
+        ValueError: Unreadable file, bad JSON or a line without ``question``.
+    """
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    golds = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            gold = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(gold, dict) or not str(gold.get("question", "")).strip():
+            raise ValueError(f"{path}:{number}: each line needs a non-empty 'question'")
+        golds.append(gold)
+    if not golds:
+        raise ValueError(f"{path}: no questions")
+    return golds
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as aligned ``name: value`` lines."""
+    return "\n".join(f"{key:>22}: {value}" for key, value in summary.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the batch.
+
+    Returns:
+        The exit code.
+    """
+    args = parse_args(argv)
+    setup_logging(args.verbose)
+    golds = read_questions(args.file)
+    service = QAService(KnowledgeBase(get_settings()))
+    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    records = []
+    try:
+        for number, gold in enumerate(golds, start=1):
+            qid = str(gold.get("id", number))
+            record = service.ask(gold["question"], k=args.k, use_llm=not args.no_llm, qid=qid)
+            records.append(record)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if args.out:
+            out.close()
+    print(format_summary(summarize(golds, records)), file=sys.stdout if args.out else sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

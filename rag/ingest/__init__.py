@@ -1,0 +1,1 @@
+"""Files in, chunks out: loaders, splitter, uploads, the ingest pipeline and repair."""

@@ -1,0 +1,1 @@
+"""Model adapters behind the LangChain interfaces: embeddings, chat models, bundled model files."""

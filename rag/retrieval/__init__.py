@@ -1,0 +1,1 @@
+"""Question in, ranked passages and a support verdict out."""

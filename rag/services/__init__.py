@@ -1,0 +1,1 @@
+"""The service facade that both front ends call."""

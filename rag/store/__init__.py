@@ -1,0 +1,1 @@
+"""Everything under VECTORSTORE_DIR, and the only code that touches chromadb."""

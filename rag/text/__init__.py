@@ -1,0 +1,1 @@
+"""Pure text functions, no I/O: language detection, tokens and stopwords, the glossary."""
