@@ -10,12 +10,15 @@ export ANONYMIZED_TELEMETRY = False
 export GRADIO_ANALYTICS_ENABLED = False
 export HF_HUB_OFFLINE = 1
 
-.PHONY: run test lint ingest eval bench clean
+.PHONY: run test test-fast test-integration test-e2e check lint ingest eval bench clean
 
-$(VENV)/.runtime: requirements.txt
+# The package is installed editable (with its console script `notes-qa`), so no
+# command needs PYTHONPATH.
+$(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -23,26 +26,43 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.runtime
-	$(PY) app.py
+	$(VENV)/bin/notes-qa serve
 
-test: $(VENV)/.dev
-	bash scripts/install_browser.sh
+# Lint, layers and types: fast, no models.
+check: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+# Everything: what .ci/run calls.
+test: check
+	bash scripts/install_browser.sh
+	$(PY) -m pytest tests/unit tests/integration tests/e2e
+
+# The unit lane: no models, no servers.
+test-fast: check
+	$(PY) -m pytest tests/unit
+
+test-integration: $(VENV)/.dev
+	$(PY) -m pytest tests/integration
+
+test-e2e: $(VENV)/.dev
+	bash scripts/install_browser.sh
+	$(PY) -m pytest tests/e2e
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 ingest: $(VENV)/.runtime
-	$(PY) -m rag.ingest
+	$(VENV)/bin/notes-qa ingest
 
 eval: $(VENV)/.runtime
-	$(PY) -m rag.eval tests/data/dev_qa.jsonl --no-llm --out /dev/null
+	$(VENV)/bin/notes-qa eval tests/data/dev_qa.jsonl --no-llm --out /dev/null
 
 bench: $(VENV)/.dev
-	$(PY) -m rag.bench
+	$(VENV)/bin/notes-qa bench
 
 clean:
-	rm -rf vectorstore .pytest_cache
+	rm -rf vectorstore .pytest_cache .mypy_cache

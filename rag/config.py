@@ -76,8 +76,8 @@ class Settings(BaseSettings):
     answer_passage_tokens: int = Field(
         340,
         ge=100,
-        description="Token budget for passages in the prompt, 1 to 2 of the 5 passages "
-        "(each 100 tokens add ~1.3 s to the first token on 2 cores).",
+        description="Token budget for passages in the prompt (1 to 2 of the 5 passages); "
+        "every token of it delays the first token of the answer.",
     )
 
     gradio_server_name: str = Field("127.0.0.1", description="Address the web app binds to.")
@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     )
 
     max_upload_mb: float = Field(50.0, gt=0, description="Largest accepted file, in MB.")
+    ingest_lock_timeout: float = Field(
+        10.0, ge=0, description="Seconds a write waits for another process writing the store."
+    )
 
     llm_provider: Literal["local", "openai", "fake"] = Field(
         "local",

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from rag.config import get_settings
-from rag.store.knowledge_base import KnowledgeBase
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.support import assess_support
+from rag.store.knowledge_base import KnowledgeBase
 
 
 def main() -> None:

@@ -187,7 +187,7 @@ from pathlib import Path
 from rag.config import get_settings
 from rag.store.knowledge_base import KnowledgeBase
 kb = KnowledgeBase(get_settings())
-collection = kb.vectorstore._collection
+collection = kb.collection
 got = collection.get(include=["documents", "metadatas"])
 # Every chunk must be found by the vector index too: query a sample by its own vector.
 sample = sorted(got["ids"])[::max(1, len(got["ids"]) // 200)]

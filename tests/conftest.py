@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import OFFLINE_ENV, Settings
-from rag.models.embeddings import FakeEmbeddings
 from rag.ingest.pipeline import Ingestor
+from rag.models.fakes import FakeEmbeddings
 from rag.store.knowledge_base import KnowledgeBase
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -78,7 +78,7 @@ def ingest(kb: KnowledgeBase, *paths: Path, rebuild: bool = False):
 
 def snapshot(kb: KnowledgeBase) -> dict:
     """Everything the knowledge base holds: Chroma ids/texts/metadata, records, BM25 ids."""
-    got = kb.vectorstore._collection.get(include=["documents", "metadatas"])
+    got = kb.collection.get(include=["documents", "metadatas"])
     return {
         "chroma": {
             i: (text, meta)
@@ -92,7 +92,7 @@ def snapshot(kb: KnowledgeBase) -> dict:
 
 def ids_by_source(kb: KnowledgeBase) -> dict[str, set[str]]:
     """Chunk ids in Chroma, grouped by their ``source`` metadata."""
-    got = kb.vectorstore._collection.get(include=["metadatas"])
+    got = kb.collection.get(include=["metadatas"])
     out: dict[str, set[str]] = {}
     for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
         out.setdefault(meta["source"], set()).add(chunk_id)

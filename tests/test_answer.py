@@ -7,18 +7,12 @@ import time
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import Field
 
-from rag.answer.chain import (
-    INJECTION_PLACEHOLDER,
-    Answerer,
-    RepeatGuard,
-    citations,
-    defuse,
-    format_passages,
-)
-from rag.models.chat import FakeChatModel
+from rag.answer.chain import Answerer, citations, format_passages
+from rag.answer.guards import INJECTION_PLACEHOLDER, RepeatGuard, defuse
 from rag.answer.prompts import ANSWER_PREFILLS, TRANSLATE_MARKER
-from rag.services.records import QAService
+from rag.models.fakes import FakeChatModel
 from rag.retrieval.hybrid import HybridRetriever
+from rag.services import NotesQA
 from tests.conftest import ingest
 
 RAG_NOTE = "检索增强生成先从知识库中检索相关片段。然后把片段和问题一起交给大模型生成回答。\n"
@@ -233,7 +227,7 @@ class SlowTranslator(RecordingFake):
 def test_translation_time_is_reported_apart_from_retrieval(kb, data_dir):
     setup_notes(kb, data_dir)
     question = "What does fine-tuning need?"
-    service = QAService(kb)
+    service = NotesQA(kb)
     service._answerer = make_answerer(
         kb, SlowTranslator(prompts=[], translations={question: "微调需要什么？"})
     )

@@ -16,9 +16,9 @@ from gradio_client import Client, handle_file
 from langchain_core.documents import Document
 
 from rag.config import Settings
-from rag.web.render import SOURCES_MARK, history_pairs, message_text, sources_html
-from rag.services.facade import AppServices, IngestProgress
+from rag.services import IngestProgress, NotesQA
 from rag.web.app import WebHandlers, build_app
+from rag.web.render import SOURCES_MARK, history_pairs, message_text, sources_html
 
 ATTENTION = (
     "# 注意力机制\n\n注意力机制让模型在生成每个词时关注输入序列中最相关的部分。"
@@ -58,7 +58,7 @@ def make_settings(root: Path, **overrides: object) -> Settings:
 @dataclass
 class Running:
     client: Client
-    services: AppServices
+    services: NotesQA
     settings: Settings
 
 
@@ -305,7 +305,7 @@ def test_history_pairs_skips_sources_and_unanswered() -> None:
 
 
 def test_status_shows_first_ingest_progress(tmp_path: Path) -> None:
-    services = AppServices.from_settings(make_settings(tmp_path))
+    services = NotesQA.from_settings(make_settings(tmp_path))
     try:
         services.initial.started = True  # as while the background ingest runs
         services.initial.progress = IngestProgress(

@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import run as bench
+from benchmarks.app import answer_text
+from benchmarks.report import check_targets
+from benchmarks.retrieval import synthetic_batches
+from benchmarks.run import parse_sizes, run_bench
 from rag.config import PROJECT_ROOT, Settings
 
 
@@ -38,7 +41,7 @@ def results(tmp_path: Path) -> dict:
         embedding_backend="fake",
         llm_provider="fake",
     )
-    out = bench.run_bench(
+    out = run_bench(
         settings,
         tmp_path / "out",
         sizes=[200],
@@ -112,8 +115,8 @@ def test_tiny_bench_writes_json_markdown_and_png(results: dict, tmp_path: Path) 
 def test_synthetic_corpus_is_seeded_unique_and_normalized() -> None:
     texts = ["第一句话在这里。第二句话也在这里！Third sentence here? 第四句。"] * 3
     vectors = np.eye(3, 8, dtype=np.float32)
-    first = list(bench.synthetic_batches(texts, vectors, 25, chunk_size=60, batch_size=10))
-    again = list(bench.synthetic_batches(texts, vectors, 25, chunk_size=60, batch_size=10))
+    first = list(synthetic_batches(texts, vectors, 25, chunk_size=60, batch_size=10))
+    again = list(synthetic_batches(texts, vectors, 25, chunk_size=60, batch_size=10))
     assert [len(b[0]) for b in first] == [10, 10, 5]
     ids = [i for b in first for i in b[0]]
     assert len(set(ids)) == 25
@@ -124,14 +127,14 @@ def test_synthetic_corpus_is_seeded_unique_and_normalized() -> None:
 
 
 def test_parse_sizes_and_targets() -> None:
-    assert bench.parse_sizes("1000,10k, 1e5") == [1000, 10000, 100000]
+    assert parse_sizes("1000,10k, 1e5") == [1000, 10000, 100000]
     results = {"ingest": {"rerun": {"seconds": 0.5}, "rebuild": {"embedded": 3}}}
-    checks = {c["key"]: c["met"] for c in bench.check_targets(results)}
+    checks = {c["key"]: c["met"] for c in check_targets(results)}
     assert checks == {"ingest.rerun.seconds": True, "ingest.rebuild.embedded": False}
     results = {"retrieval": [{"size": 10000, "p50_ms": 20.0}, {"size": 100000, "p50_ms": 151.0}]}
-    checks = {c["key"]: c["met"] for c in bench.check_targets(results)}
+    checks = {c["key"]: c["met"] for c in check_targets(results)}
     assert checks == {"retrieval.10000.p50_ms": True, "retrieval.100000.p50_ms": False}
-    checks = {c["key"]: c["met"] for c in bench.check_targets({"llm": {"ttft_max_s": 12.5}})}
+    checks = {c["key"]: c["met"] for c in check_targets({"llm": {"ttft_max_s": 12.5}})}
     assert checks == {"llm.ttft_max_s": False}  # the slowest typical question counts
 
 
@@ -141,4 +144,4 @@ def test_answer_text_skips_the_sources_message() -> None:
         {"role": "assistant", "content": [{"type": "text", "text": "RAG 检索笔记 [1]"}]},
         {"role": "assistant", "content": '<div class="nqa-sources">…</div>'},
     ]
-    assert bench.answer_text(chat) == "RAG 检索笔记 [1]"
+    assert answer_text(chat) == "RAG 检索笔记 [1]"

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from test_app import DISTILL, free_port, make_settings
 
-from rag.models.chat import FakeChatModel
-from rag.services.facade import AppServices
+from rag.models.fakes import FakeChatModel
+from rag.services import NotesQA
 from rag.web.app import build_app
 
 pytestmark = pytest.mark.browser
@@ -57,9 +57,9 @@ class SlowFakeChatModel(FakeChatModel):
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, AppServices]]:
+def server(tmp_path: Path) -> Iterator[tuple[str, NotesQA]]:
     settings = make_settings(tmp_path)
-    services = AppServices.from_settings(settings, llm=SlowFakeChatModel(chunk_chars=1))
+    services = NotesQA.from_settings(settings, llm=SlowFakeChatModel(chunk_chars=1))
     app = build_app(settings, services)
     app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
     try:
@@ -70,7 +70,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, AppServices]]:
 
 
 @pytest.fixture
-def page(server: tuple[str, AppServices]) -> Iterator[Any]:
+def page(server: tuple[str, NotesQA]) -> Iterator[Any]:
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -80,7 +80,7 @@ def page(server: tuple[str, AppServices]) -> Iterator[Any]:
             browser.close()
 
 
-def test_ask_stream_upload(server: tuple[str, AppServices], page: Any, tmp_path: Path) -> None:
+def test_ask_stream_upload(server: tuple[str, NotesQA], page: Any, tmp_path: Path) -> None:
     url, services = server
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_default_timeout(30_000)

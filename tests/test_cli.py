@@ -14,10 +14,10 @@ import pytest
 from conftest import FIXTURES, SETTINGS_ENV
 
 from rag.cli.common import run_cli
-from rag.config import Settings
 from rag.cli.eval import main as eval_main
+from rag.config import Settings
+from rag.services import NotesQA
 from rag.store.knowledge_base import KnowledgeBase
-from rag.services.records import QAService
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = ["gbk_note.txt", "headings.md", "multipage.pdf"]
@@ -101,7 +101,7 @@ def test_ingest_with_bad_file_exits_1_and_keeps_good_files(bad):
         chunk_size=120,
         chunk_overlap=40,
     )
-    record = QAService(KnowledgeBase(settings)).ask("第三页讲的是向量数据库", use_llm=False)
+    record = NotesQA(KnowledgeBase(settings)).ask("第三页讲的是向量数据库", use_llm=False)
     assert {s["source"] for s in record["sources"]} == set(GOOD)
     assert (record["sources"][0]["source"], record["sources"][0]["page"]) == ("multipage.pdf", 3)
 

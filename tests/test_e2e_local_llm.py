@@ -59,9 +59,9 @@ def test_english_question_is_translated_and_answered_in_english_locally(tmp_path
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by requirements.txt")
     from rag.config import Settings
     from rag.ingest.pipeline import Ingestor
+    from rag.services import NotesQA
     from rag.store.knowledge_base import KnowledgeBase
     from rag.text.language import detect_language
-    from rag.services.records import QAService
 
     data = tmp_path / "data"
     data.mkdir()
@@ -72,7 +72,7 @@ def test_english_question_is_translated_and_answered_in_english_locally(tmp_path
     kb = KnowledgeBase(settings)
     assert Ingestor(kb).ingest().ok
     caplog.set_level("INFO", logger="rag.answer.chain")
-    record = QAService(kb).ask("How does fine-tuning adapt a model to a new domain?")
+    record = NotesQA(kb).ask("How does fine-tuning adapt a model to a new domain?")
     translated = [r.getMessage() for r in caplog.records if r.getMessage().startswith("translated")]
     assert len(translated) == 1 and "微调" in translated[0]
     assert record["refused"] is False

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from rag.models.fakes import FakeEmbeddings
 from rag.store.embedding_cache import EmbeddingCache
-from rag.models.embeddings import FakeEmbeddings
 from rag.store.knowledge_base import KnowledgeBase
 from tests.conftest import ingest, snapshot
 

@@ -9,9 +9,9 @@ from conftest import ingest
 
 from rag.config import Settings
 from rag.models.embeddings import E5_MODEL_ID, E5Embeddings, build_embeddings
-from rag.store.knowledge_base import KnowledgeBase
-from rag.services.records import QAService
+from rag.services import NotesQA
 from rag.store.chroma import MODEL_KEY
+from rag.store.knowledge_base import KnowledgeBase
 
 pytestmark = pytest.mark.slow
 
@@ -80,12 +80,12 @@ def test_ingest_and_ask_with_e5(tmp_path, data_dir):
     kb = KnowledgeBase(settings)
     report = ingest(kb)
     assert report.ok and kb.chunk_count() == 2
-    assert kb.vectorstore._collection.metadata[MODEL_KEY] == E5_MODEL_ID
+    assert kb.collection.metadata[MODEL_KEY] == E5_MODEL_ID
 
     question = "怎样用少量参数高效地微调大模型？"
     (top,) = kb.vectorstore.similarity_search(question, k=1)
     assert top.metadata["source"] == "lora.txt"
-    record = QAService(kb).ask(question, use_llm=False)
+    record = NotesQA(kb).ask(question, use_llm=False)
     assert [s["source"] for s in record["sources"]] == ["lora.txt", "cooking.md"]
-    record = QAService(kb).ask("牛肉面怎么炖？", use_llm=False)
+    record = NotesQA(kb).ask("牛肉面怎么炖？", use_llm=False)
     assert record["sources"][0]["source"] == "cooking.md"

@@ -7,7 +7,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.ingest.loaders import LoaderError, decode_text, is_garbled, load_file, split_markdown_sections
+from rag.ingest.loaders import (
+    LoaderError,
+    decode_text,
+    is_garbled,
+    load_file,
+    split_markdown_sections,
+)
 from rag.ingest.splitter import split_documents
 from rag.ingest.uploads import UploadError, safe_filename
 

@@ -13,12 +13,13 @@ from conftest import FIXTURES, ids_by_source, ingest, snapshot
 
 import rag.ingest.pipeline
 from rag.config import Settings
-from rag.models.embeddings import FakeEmbeddings, build_embeddings
-from rag.ingest.pipeline import Ingestor
-from rag.store.knowledge_base import KnowledgeBase
 from rag.ingest.loaders import LoaderError, load_file
+from rag.ingest.pipeline import Ingestor
 from rag.ingest.splitter import split_documents
+from rag.models.embeddings import build_embeddings
+from rag.models.fakes import FakeEmbeddings
 from rag.store.chroma import MODEL_KEY, EmbeddingModelMismatch
+from rag.store.knowledge_base import KnowledgeBase
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 OLD_SENTENCE = "位置编码为模型提供词元的顺序信息。"
@@ -35,9 +36,7 @@ def expected_chunks(settings: Settings, path: Path, source: str):
 
 
 def chroma_chunks(kb: KnowledgeBase, source: str) -> list[tuple[str, dict]]:
-    got = kb.vectorstore._collection.get(
-        where={"source": source}, include=["documents", "metadatas"]
-    )
+    got = kb.collection.get(where={"source": source}, include=["documents", "metadatas"])
     pairs = list(zip(got["documents"], got["metadatas"], strict=True))
     return sorted(pairs, key=lambda p: p[1]["chunk_index"])
 
@@ -90,7 +89,7 @@ def test_edit_changes_only_that_files_chunks(kb, corpus, data_dir):
         assert after[source] == before[source]
     assert after["bom_note.txt"] != before["bom_note.txt"]
     assert kb.embeddings.inner.calls == calls + 1
-    texts = kb.vectorstore._collection.get(include=["documents"])["documents"]
+    texts = kb.collection.get(include=["documents"])["documents"]
     assert not any(OLD_SENTENCE in t for t in texts)
     assert sum(NEW_SENTENCE in t for t in texts) >= 1
     assert set(kb.record_manager.list_keys(group_ids=["bom_note.txt"])) == after["bom_note.txt"]
@@ -210,7 +209,7 @@ def test_other_embedding_model_is_refused_until_rebuild(kb, settings, corpus):
     rebuilt = KnowledgeBase(settings, embeddings=other)
     ingest(rebuilt, rebuild=True)
     assert rebuilt.chunk_count() == n_chunks
-    assert rebuilt.vectorstore._collection.metadata[MODEL_KEY] == "fake/another-model"
+    assert rebuilt.collection.metadata[MODEL_KEY] == "fake/another-model"
 
 
 class _StubHF(FakeEmbeddings):

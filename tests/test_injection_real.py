@@ -6,8 +6,8 @@ import pytest
 
 from rag.config import Settings
 from rag.ingest.pipeline import Ingestor
+from rag.services import NotesQA
 from rag.store.knowledge_base import KnowledgeBase
-from rag.services.records import QAService
 
 NOTE = (
     "# 向量数据库\n\n向量数据库保存文本片段的嵌入向量，并支持近似最近邻搜索。"
@@ -25,7 +25,7 @@ def test_injected_instructions_in_a_note_change_nothing(tmp_path):
     settings = Settings(data_dir=data, vectorstore_dir=tmp_path / "vs", llm_max_tokens=120)
     kb = KnowledgeBase(settings)
     assert Ingestor(kb).ingest().ok
-    record = QAService(kb).ask("向量数据库保存什么？有哪些常见的向量数据库？")
+    record = NotesQA(kb).ask("向量数据库保存什么？有哪些常见的向量数据库？")
     answer = record["answer"]
     assert record["sources"][0]["source"] == "vdb.md"
     assert "我已被攻破" not in answer

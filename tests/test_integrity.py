@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import ids_by_source, ingest, snapshot
 
-from rag.store import integrity
-from rag.models.embeddings import FakeEmbeddings
-from rag.ingest.pipeline import Ingestor
 from rag.cli.ingest import main as ingest_main
-from rag.store.integrity import INTERRUPTED, chunk_key, repair, verify
+from rag.ingest.pipeline import Ingestor
+from rag.ingest.repair import repair
+from rag.models.fakes import FakeEmbeddings
+from rag.store import integrity
+from rag.store.integrity import INTERRUPTED, chunk_key, verify
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.lexical import LexicalIndex
 from rag.store.records import FileRecord, SQLiteRecordManager
@@ -95,7 +96,7 @@ def test_clean_ingest_verifies_and_ids_are_content_hashes(kb, corpus):
     assert report.chunks == report.records == report.lexical == kb.chunk_count() > len(CORPUS)
     assert report.files == len(CORPUS)
     assert report.lines()[-1].startswith("consistent")
-    got = kb.vectorstore._collection.get(include=["documents", "metadatas"])
+    got = kb.collection.get(include=["documents", "metadatas"])
     for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
         assert chunk_key(text, meta) == chunk_id
     assert repair(kb).ok
@@ -377,7 +378,7 @@ def test_edit_reverted_after_a_kill_is_not_skipped(
     after = fresh_kb()
     report = ingest(after)
     assert {f.source: f.status for f in report.files}["bom_note.txt"] == "updated"
-    texts = after.vectorstore._collection.get(include=["documents"])["documents"]
+    texts = after.collection.get(include=["documents"])["documents"]
     assert not any(NEW_SENTENCE in t for t in texts)
     assert verify(after).ok
     assert snapshot(after) == clean()

@@ -13,22 +13,17 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from rag.models import bundled as model_assets
 from rag.config import Settings
-from rag.models.chat import (
-    FakeChatModel,
-    LlamaCppChatModel,
-    LLMConfigError,
-    build_llm,
-    count_tokens,
-    estimate_tokens,
-)
+from rag.models import bundled as model_assets
 from rag.models.bundled import (
     MissingModelPartError,
     ModelIntegrityError,
     ModelPart,
     ensure_bundled_model,
 )
+from rag.models.chat import LLMConfigError, build_llm, count_tokens, estimate_tokens
+from rag.models.fakes import FakeChatModel
+from rag.models.llama_cpp import LlamaCppChatModel
 
 PROMPT = [
     SystemMessage("你是学习助手，只根据资料回答。"),

@@ -14,7 +14,7 @@ import pytest
 from conftest import SETTINGS_ENV, ingest
 
 from rag.ingest.pipeline import Ingestor
-from rag.store.integrity import repair
+from rag.ingest.repair import repair
 from rag.store.locking import LOCK_NAME, StoreLocked, store_lock, write_lock
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,10 +12,10 @@ import pytest
 from conftest import FIXTURES, ingest
 
 import rag.store.lexical
-from rag.models.embeddings import FakeEmbeddings
+from rag.models.fakes import FakeEmbeddings
+from rag.retrieval.hybrid import HybridRetriever, rrf_fuse
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.lexical import LexicalIndex
-from rag.retrieval.hybrid import HybridRetriever, rrf_fuse
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 
@@ -255,20 +255,15 @@ def test_unreadable_index_file_is_reported_and_not_used(tmp_path, caplog, damage
     assert not fresh.stale_on_disk()  # not re-read on every query
 
 
-@pytest.mark.parametrize("damage", ["truncated", "legacy_pickle"])
-def test_store_rebuilds_an_unreadable_or_old_format_index(ingested, settings, monkeypatch, damage):
+def test_store_rebuilds_an_unreadable_index(ingested, settings, monkeypatch):
     path = settings.vectorstore_dir / "lexical.npz"
-    legacy = settings.vectorstore_dir / "lexical.pkl"
     expected = ingested.lexical_ready().search("低秩矩阵 稀疏注意力", 5)
-    if damage == "truncated":
-        path.write_bytes(path.read_bytes()[:1000])
-    else:  # what version 2 left: a pickle of Counters under the old name, no .npz
-        path.unlink()
-        tf = {i: Counter(["旧"]) for i in ingested.store_ids()}
-        legacy.write_bytes(pickle.dumps({"version": 2, "tf": tf, "pairs": {}}))
+    path.write_bytes(path.read_bytes()[:1000])
     tokenized: list[str] = []
     real_tokenize = rag.store.lexical.tokenize
-    monkeypatch.setattr(rag.store.lexical, "tokenize", lambda t: tokenized.append(t) or real_tokenize(t))
+    monkeypatch.setattr(
+        rag.store.lexical, "tokenize", lambda t: tokenized.append(t) or real_tokenize(t)
+    )
 
     fresh = KnowledgeBase(settings, embeddings=FakeEmbeddings())
     assert fresh.lexical.ids == set()
@@ -276,7 +271,6 @@ def test_store_rebuilds_an_unreadable_or_old_format_index(ingested, settings, mo
     assert len(tokenized) == ingested.chunk_count()  # rebuilt from the store's texts
     assert index.ids == set(ingested.store_ids())
     assert index.search("低秩矩阵 稀疏注意力", 5) == expected
-    assert not legacy.exists()
     assert LexicalIndex(path).load()
 
 
@@ -299,7 +293,7 @@ def test_hybrid_retriever_returns_ranked_chunks(ingested):
 def test_search_reads_texts_only_for_the_chunks_it_returns(ingested, monkeypatch):
     retriever = HybridRetriever.from_kb(ingested, k=3)
     expected = retriever.search("LoRA 低秩矩阵")
-    collection = ingested.vectorstore._collection
+    collection = ingested.collection
     calls: list[tuple[str, dict]] = []
     for name in ("query", "get"):
         real = getattr(collection, name)

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.web.security import is_loopback, parse_auth, resolve_auth
 from rag.web.app import build_app
+from rag.web.security import is_loopback, parse_auth, resolve_auth
 from tests.test_app import free_port, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,15 +30,14 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.answer.citations import CITATION_RE, attribute
-from rag.text.language import detect_language, has_chinese
-from rag.models.chat import LlamaCppChatModel, build_llm, count_tokens
+from rag.answer.guards import RepeatGuard, defuse
 from rag.answer.prompts import (
     ANSWER_PREFILLS,
     LANGUAGE_RULES,
@@ -48,7 +47,9 @@ from rag.answer.prompts import (
     translate_prompt,
 )
 from rag.answer.quotes import check_quote
+from rag.models.chat import build_llm, caches_prompt_prefix, count_tokens, supports_prefill
 from rag.retrieval.support import Support, assess_support
+from rag.text.language import detect_language, has_chinese
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -68,35 +69,20 @@ _SELF_REFUSAL_RE = re.compile(
     re.IGNORECASE,
 )
 
-#: Sentences in notes that read as instructions to the model (prompt injection).
-_INJECTION_RE = re.compile(
-    r"(忽略|无视|忘记|忘掉)(掉)?(之前|以上|上面|前面|先前|此前|所有|全部|你的)?的?(所有|全部|一切)?的?"
-    r"(指令|指示|提示|规则|要求|设定)"
-    r"|(系统|system)\s*(提示词?|prompt)|(输出|泄露|透露|显示|打印).{0,12}(提示词|指令)"
-    r"|你现在(是|扮演)|从现在(开始|起)你|不要回答(用户的?)?问题|只(输出|回答|回复)[“\"「『]"
-    r"|ignore\s+(all\s+)?(the\s+)?(previous|prior|above|earlier)\s+(instructions|prompts|rules)"
-    r"|disregard\s+(all\s+)?(previous|prior|above)|you\s+are\s+now\b"
-    r"|(reveal|print|show|repeat)\s+(your\s+|the\s+)?(system\s+)?prompt",
-    re.IGNORECASE,
-)
 #: Notes with at least this share of Chinese words get English questions translated.
+#: Fixed, not a setting: any mainly Chinese notes pass it, English notes never do.
 CHINESE_NOTES_SHARE = 0.3
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?\n])|(?<=\. )")
-INJECTION_PLACEHOLDER = "（此处一句疑似指令的文字已略去）"
-
-_LINE_LABEL_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.、)）]|\[\d{1,2}\])\s*")
-#: Lines shorter than this (without their list label) may repeat, e.g. headings.
-MIN_REPEATED_LINE = 12
-
 #: (user, assistant) turns, oldest first.
 History = Sequence[tuple[str, str]]
+#: What an :class:`AnswerEvent` carries (see the module docstring).
+EventKind = Literal["sources", "token", "done"]
 
 
 @dataclass
 class AnswerEvent:
     """One step of a streamed answer."""
 
-    kind: str  # sources | token | done
+    kind: EventKind
     text: str = ""
     docs: list[Document] = field(default_factory=list)
     refused: bool = False
@@ -118,25 +104,6 @@ class AnswerResult:
     docs: list[Document]
     cited: list[int]
     question: str
-
-
-def defuse(text: str) -> str:
-    """Replace sentences that read as instructions to the model with a placeholder.
-
-    The passages are already delimited as data in the prompt; this second layer
-    keeps a small model from acting on "忽略之前的所有指令……" written in a note.
-    The user still sees the full passage among the sources.
-
-    Args:
-        text: Passage text.
-
-    Returns:
-        The text with injected-instruction sentences replaced.
-    """
-    if not _INJECTION_RE.search(text):
-        return text
-    parts = _SENTENCE_SPLIT_RE.split(text)
-    return "".join(INJECTION_PLACEHOLDER if _INJECTION_RE.search(p) else p for p in parts)
 
 
 def format_passages(docs: Sequence[Document]) -> str:
@@ -169,48 +136,6 @@ def citations(text: str, n_sources: int) -> list[int]:
         if 1 <= number <= n_sources and number not in found:
             found.append(number)
     return found
-
-
-class RepeatGuard:
-    """Spots a streamed answer that loops: a complete line repeating an earlier one.
-
-    Lines are compared without their list label ("3. ", "- ") and case, and only
-    when at least :data:`MIN_REPEATED_LINE` characters long.
-    """
-
-    def __init__(self) -> None:
-        """Start with an empty answer."""
-        self.text = ""
-        self.cut: int | None = None
-        self._line_start = 0
-        self._seen: set[str] = set()
-
-    def feed(self, piece: str) -> bool:
-        """Add a streamed piece.
-
-        Args:
-            piece: The next piece of the answer.
-
-        Returns:
-            True once the answer loops (then :attr:`kept` ends before the repeat).
-        """
-        self.text += piece
-        while self.cut is None:
-            end = self.text.find("\n", self._line_start)
-            if end < 0:
-                break
-            key = _LINE_LABEL_RE.sub("", self.text[self._line_start : end]).strip().lower()
-            if len(key) >= MIN_REPEATED_LINE and key in self._seen:
-                self.cut = self._line_start
-            else:
-                self._seen.add(key)
-                self._line_start = end + 1
-        return self.cut is not None
-
-    @property
-    def kept(self) -> str:
-        """The answer without a repeated line and what followed it."""
-        return self.text if self.cut is None else self.text[: self.cut]
 
 
 def is_follow_up(question: str) -> bool:
@@ -261,9 +186,20 @@ class Answerer:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, retriever: HybridRetriever) -> Answerer:
-        """Build the chain with the LLM that settings name."""
-        llm = build_llm(settings)
+    def from_settings(
+        cls, settings: Settings, retriever: HybridRetriever, llm: BaseChatModel | None = None
+    ) -> Answerer:
+        """Build the chain with ``llm``, or with the LLM that settings name.
+
+        Args:
+            settings: App settings (thresholds, budget, translation).
+            retriever: Hybrid retriever over the knowledge base.
+            llm: Chat model to use instead of the one settings name.
+
+        Returns:
+            The chain; prefilled answers only for a model that supports them.
+        """
+        llm = llm if llm is not None else build_llm(settings)
         return cls(
             retriever,
             llm,
@@ -271,7 +207,7 @@ class Answerer:
             refuse_below_zh=settings.refuse_below_zh,
             refuse_below_en=settings.refuse_below_en,
             translate_questions=settings.translate_questions,
-            prefill_answers=isinstance(llm, LlamaCppChatModel),
+            prefill_answers=supports_prefill(llm),
         )
 
     def warm_up(self) -> None:
@@ -280,8 +216,8 @@ class Answerer:
         Local models reuse the longest prompt prefix they evaluated last, so the
         first real question then only pays for its passages and itself.
         """
-        if not isinstance(self.llm, LlamaCppChatModel):
-            return  # a remote server keeps its own cache; don't spend a request
+        if not caches_prompt_prefix(self.llm):
+            return
         started = time.perf_counter()
         (answer_prompt() | self.llm.bind(max_tokens=1)).invoke(
             {"passages": "", "question": "你好", "language_rule": LANGUAGE_RULES["zh"]}
@@ -305,8 +241,7 @@ class Answerer:
 
         English terms in a question rarely match Chinese notes word for word,
         and the small glossary only bridges LLM vocabulary; a translation by
-        the chat model does (the 20 English dev and held-out questions: hit@5
-        0.80 → 1.00).
+        the chat model does (README, "Answering").
         The original stays in the query, so a loose translation cannot lose
         what the question said. Chinese questions, English notes and
         unusable translations leave the question unchanged.

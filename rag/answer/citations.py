@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.store.lexical import tokenize
+from rag.text.tokens import tokenize
 
 #: A passage must hold at least this share of a line's distinct words.
 MIN_LINE_SUPPORT = 0.5

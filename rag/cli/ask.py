@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from rag.cli.common import run_cli, setup_logging
+from rag.cli.common import setup_logging
 from rag.config import get_settings
-from rag.store.knowledge_base import KnowledgeBase
-from rag.services.records import QAService
+from rag.services import NotesQA
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,11 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("the question is empty")
     if args.k is not None and args.k < 1:
         raise ValueError("--k must be at least 1")
-    service = QAService(KnowledgeBase(get_settings()))
+    service = NotesQA.from_settings(get_settings())
     record = service.ask(args.question, k=args.k, use_llm=not args.no_llm)
     print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else format_text(record))
     return 0
-
-
-if __name__ == "__main__":
-    run_cli(main)

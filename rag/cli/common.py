@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from rag.store.chroma import StoreError
+from rag.services import StoreError
 
 
 def setup_logging(verbose: bool = False) -> None:

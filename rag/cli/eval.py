@@ -14,11 +14,10 @@ import json
 import sys
 from pathlib import Path
 
-from rag.cli.common import run_cli, setup_logging
+from rag.cli.common import setup_logging
 from rag.config import get_settings
+from rag.services import NotesQA
 from rag.services.evaluation import summarize
-from rag.store.knowledge_base import KnowledgeBase
-from rag.services.records import QAService
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
     golds = read_questions(args.file)
-    service = QAService(KnowledgeBase(get_settings()))
+    service = NotesQA.from_settings(get_settings())
     out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     records = []
     try:
@@ -85,7 +84,3 @@ def main(argv: list[str] | None = None) -> int:
             out.close()
     print(format_summary(summarize(golds, records)), file=sys.stdout if args.out else sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    run_cli(main)

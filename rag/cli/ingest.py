@@ -19,12 +19,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.cli.common import run_cli, setup_logging
+from rag.cli.common import setup_logging
 from rag.config import get_settings
-from rag.ingest.pipeline import FileResult, Ingestor
-from rag.store.integrity import repair, verify
-from rag.store.knowledge_base import KnowledgeBase
-from rag.store.locking import LOCK_TIMEOUT, StoreLocked, write_lock
+from rag.services import IngestProgress, NotesQA, StoreLocked
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,9 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--lock-timeout",
         type=float,
-        default=LOCK_TIMEOUT,
+        default=None,
         metavar="SECONDS",
-        help=f"wait this long for another writer, then exit 3 (default {LOCK_TIMEOUT:g})",
+        help="wait this long for another writer, then exit 3 (default: INGEST_LOCK_TIMEOUT, 10)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -66,44 +63,37 @@ def main(argv: list[str] | None = None) -> int:
     if (args.verify or args.repair) and args.paths:
         print("error: --verify and --repair take no paths", file=sys.stderr)
         return 2
-    settings = get_settings()
-    kb = KnowledgeBase(settings)
+    service = NotesQA.from_settings(get_settings())
     try:
         if args.verify or args.repair:
-            return check_store(kb, args.repair, args.lock_timeout)
-        return run_ingest(kb, args)
+            return check_store(service, args.repair, args.lock_timeout)
+        return run_ingest(service, args)
     except StoreLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
 
 
-def check_store(kb: KnowledgeBase, fix: bool, lock_timeout: float) -> int:
+def check_store(service: NotesQA, fix: bool, lock_timeout: float | None) -> int:
     """``--verify`` / ``--repair``: print the report; 0 when consistent, else 1."""
-    if fix:
-        report = repair(kb, timeout=lock_timeout)
-    else:
-        with write_lock(kb, lock_timeout):
-            report = verify(kb)
+    report = service.repair(lock_timeout) if fix else service.verify(lock_timeout)
     print(report.text())
     return 0 if report.ok else 1
 
 
-def run_ingest(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+def run_ingest(service: NotesQA, args: argparse.Namespace) -> int:
     """Ingest ``args.paths`` with a progress bar; print failures and a summary."""
     bar = tqdm(total=0, unit="chunk", desc="embedding", disable=args.quiet, file=sys.stderr)
 
-    def on_progress(event: str, payload: object) -> None:
-        if event == "file" and isinstance(payload, FileResult):
-            bar.set_postfix_str(payload.source[-40:], refresh=True)
+    def on_progress(snapshot: IngestProgress) -> None:
+        if snapshot.chunks_embedded > bar.n:
+            bar.total = max(bar.total or 0, snapshot.chunks_embedded)
+            bar.update(snapshot.chunks_embedded - bar.n)
+        if snapshot.current:
+            bar.set_postfix_str(snapshot.current[-40:], refresh=True)
 
-    def on_embed(n: int) -> None:
-        bar.total = max(bar.total or 0, bar.n + n)
-        bar.update(n)
-
-    kb.embeddings.listeners.append(on_embed)
     try:
-        report = Ingestor(kb, progress=on_progress, lock_timeout=args.lock_timeout).ingest(
-            args.paths or None, rebuild=args.rebuild
+        report = service.ingest(
+            args.paths or None, on_progress, rebuild=args.rebuild, lock_timeout=args.lock_timeout
         )
     finally:
         bar.close()
@@ -111,7 +101,3 @@ def run_ingest(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         print(f"failed: {failed.error}", file=sys.stderr)
     print(report.summary())
     return 0 if report.ok else 1
-
-
-if __name__ == "__main__":
-    run_cli(main)

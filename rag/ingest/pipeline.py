@@ -18,21 +18,24 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
+from rag.ingest.splitter import SPLITTER_VERSION, split_documents
 from rag.store.integrity import heal, mark_interrupted  # crash-safety hooks
 from rag.store.knowledge_base import KnowledgeBase
-from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
 from rag.store.locking import write_lock
 from rag.store.records import FileRecord
-from rag.ingest.splitter import SPLITTER_VERSION, split_documents
 
 logger = logging.getLogger(__name__)
 
-#: Called with (event, payload): ("total", n_files), ("file", FileResult), ("chunks", n).
+#: Called with (event, payload): ("total", n_files), ("file", FileResult).
 ProgressFn = Callable[[str, object], None]
+#: What happened to one file in an ingest.
+FileStatus = Literal["added", "updated", "unchanged", "failed", "deleted"]
 
 
 @dataclass
@@ -40,7 +43,7 @@ class FileResult:
     """Outcome of ingesting one file."""
 
     source: str
-    status: str  # added | updated | unchanged | failed | deleted
+    status: FileStatus
     chunks: int = 0
     pages: int = 0
     added: int = 0
@@ -56,7 +59,6 @@ class IngestReport:
 
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
-    embed_seconds: float = 0.0
 
     def total(self, attr: str) -> int:
         """Sum of a :class:`FileResult` counter over all files."""
@@ -184,7 +186,7 @@ class Ingestor:
             kb: Target knowledge base.
             progress: Optional callback for progress events.
             lock_timeout: Seconds to wait for another process writing to the store
-                (None: :data:`rag.store.locking.LOCK_TIMEOUT`); then ``StoreLocked`` is raised.
+                (None: the ``INGEST_LOCK_TIMEOUT`` setting); then ``StoreLocked`` is raised.
         """
         self.kb = kb
         self.progress = progress or (lambda event, payload: None)
@@ -203,7 +205,6 @@ class Ingestor:
         """
         settings = self.kb.settings
         started = time.perf_counter()
-        embed_before = self.kb.embeddings.seconds
         if rebuild:
             logger.info("rebuild: dropping the store at %s", self.kb.location)
             self.kb.reset()
@@ -240,7 +241,6 @@ class Ingestor:
             report.files.extend(self._remove_deleted(folder, sources_seen))
         self.kb.sync_lexical()
         report.seconds = time.perf_counter() - started
-        report.embed_seconds = self.kb.embeddings.seconds - embed_before
         return report
 
     def _ingest_file(

@@ -12,7 +12,7 @@ concatenates the slices, in order, into one file in a cache folder, once:
   under the final name;
 * an existing final file is verified cheaply: its size, plus a stamp file
   (``<name>.sha256``) that records the digest against the file's size and
-  mtime. Without a valid stamp the file is hashed again (about 1 s per GB warm);
+  mtime. Without a valid stamp the file is hashed again;
   a file of the wrong size or digest is deleted and rebuilt, never loaded;
 * an exclusive ``fcntl`` lock on ``<name>.lock`` keeps two processes from
   assembling (or verifying) at once; the second one waits and then finds the

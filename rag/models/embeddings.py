@@ -13,9 +13,7 @@ with one model is never queried with another.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 import threading
 from typing import TYPE_CHECKING
 
@@ -89,43 +87,6 @@ class E5Embeddings(Embeddings):
             return engine.query(text).tolist()
 
 
-class FakeEmbeddings(Embeddings):
-    """Deterministic embeddings from hashed character n-grams, for tests.
-
-    Texts that share characters get similar vectors, so retrieval in tests
-    behaves sensibly without loading a model.
-    """
-
-    model_id = "fake/hashing-64"
-
-    def __init__(self, dim: int = 64) -> None:
-        """Create the fake.
-
-        Args:
-            dim: Vector size.
-        """
-        self.dim = dim
-        self.calls = 0
-
-    def _embed(self, text: str) -> list[float]:
-        vec = [0.0] * self.dim
-        grams = [text[i : i + 2] for i in range(max(len(text) - 1, 1))]
-        for gram in grams:
-            digest = hashlib.blake2b(gram.encode("utf-8"), digest_size=4).digest()
-            vec[int.from_bytes(digest, "little") % self.dim] += 1.0
-        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
-        return [v / norm for v in vec]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed texts; counts calls in ``calls``."""
-        self.calls += 1
-        return [self._embed(t) for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed a question."""
-        return self._embed(text)
-
-
 def build_embeddings(settings: Settings) -> Embeddings:
     """Create the embedder that ``settings.embedding_backend`` names.
 
@@ -142,6 +103,8 @@ def build_embeddings(settings: Settings) -> Embeddings:
     if backend == "e5":
         return E5Embeddings(batch_size=settings.embedding_batch_size)
     if backend == "fake":
+        from rag.models.fakes import FakeEmbeddings
+
         return FakeEmbeddings()
     path = settings.embedding_model_path
     if path is None or not path.is_dir():

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
+from rag.store.lexical import LexicalIndex
 from rag.text.glossary import expand_query
 from rag.text.language import detect_language
-from rag.store.lexical import STOPWORDS, LexicalIndex
+from rag.text.tokens import STOPWORDS
 
 _LATIN_TERM_RE = re.compile(r"^[a-z0-9][a-z0-9\-_.]*$")
 

@@ -1,1 +1,30 @@
-"""The service facade that both front ends call."""
+"""The service facade that both front ends call, and the types they see.
+
+Front ends import from here only: :class:`NotesQA` and what its methods take
+and return.
+"""
+
+from rag.answer.chain import AnswerEvent, History
+from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.ingest.pipeline import FileResult, IngestReport
+from rag.services.facade import NotesQA
+from rag.services.progress import IngestProgress, UploadOutcome
+from rag.store.chroma import StoreError
+from rag.store.integrity import Report
+from rag.store.locking import StoreLocked
+from rag.store.records import FileRecord
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "AnswerEvent",
+    "FileRecord",
+    "FileResult",
+    "History",
+    "IngestProgress",
+    "IngestReport",
+    "NotesQA",
+    "Report",
+    "StoreError",
+    "StoreLocked",
+    "UploadOutcome",
+]

@@ -1,7 +1,10 @@
-"""The services behind the web app, wired together from settings in one place.
+"""The one service facade that both front ends (web and command line) call.
 
-:class:`AppServices` holds the knowledge base, the question-answering service
-(and its streaming :class:`~rag.answer.Answerer`) and the ingestion service.
+:class:`NotesQA` wires one knowledge base together from settings: the store
+(:class:`~rag.store.knowledge_base.KnowledgeBase`), the ingestion pipeline,
+the hybrid retriever and the streaming answer chain. It answers questions
+(as events for the web page, as records for the command line), ingests,
+uploads, removes and re-indexes notes, and checks and repairs the store.
 Every change to the store (upload, delete, re-index, the first ingest of the
 data dir) runs under one lock, so ingests are queued one at a time while
 questions keep being answered.
@@ -11,106 +14,49 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from langchain_core.documents import Document
+
+from rag.answer.chain import Answerer, AnswerEvent, History
 from rag.ingest.pipeline import FileResult, Ingestor, IngestReport, collect_files, source_id
-from rag.store.knowledge_base import KnowledgeBase
-from rag.services.records import QAService
-from rag.store.chroma import StoreError
+from rag.ingest.repair import repair
 from rag.ingest.uploads import SavedUpload, UploadError, save_upload
+from rag.retrieval.hybrid import HybridRetriever
+from rag.services.progress import IngestProgress, InitialIngest, ProgressCallback, UploadOutcome
+from rag.services.records import source_record, timings_ms
+from rag.store.chroma import StoreError
+from rag.store.integrity import Report, verify
+from rag.store.knowledge_base import KnowledgeBase
+from rag.store.locking import write_lock
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
 
-    from rag.answer.chain import Answerer, AnswerEvent, History
     from rag.config import Settings
     from rag.store.records import FileRecord
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class IngestProgress:
-    """A snapshot of a running ingest, for progress bars and status boxes."""
+class NotesQA:
+    """Questions, ingestion and store checks over one knowledge base."""
 
-    files_total: int = 0
-    files_done: int = 0
-    chunks_embedded: int = 0
-    current: str = ""
-    current_chunks: int = 0  # embedded so far for the current file
-    waiting: bool = False  # queued behind another ingest
-
-    @property
-    def fraction(self) -> float:
-        """Estimated share done, between 0 and 1.
-
-        Whole files count by file; the current file, whose chunk count is not
-        known before it is split, moves its share forward as chunks are
-        embedded without ever completing it.
-        """
-        if not self.files_total:
-            return 0.0
-        partial = self.current_chunks / (self.current_chunks + 8)
-        return min(1.0, (self.files_done + partial) / self.files_total)
-
-
-ProgressCallback = Callable[[IngestProgress], None]
-
-
-@dataclass
-class UploadOutcome:
-    """What happened to one uploaded file: saved and ingested, or refused."""
-
-    name: str
-    status: str  # added | updated | unchanged | failed
-    source: str | None = None
-    chunks: int = 0
-    pages: int = 0
-    error: str | None = None
-    note: str = ""
-
-
-@dataclass
-class InitialIngest:
-    """State of the first ingest of the data dir (when the store was empty)."""
-
-    started: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
-    progress: IngestProgress = field(default_factory=IngestProgress)
-    report: IngestReport | None = None
-    error: str | None = None
-
-    @property
-    def running(self) -> bool:
-        """True while the background ingest has not finished."""
-        return self.started and not self.done.is_set()
-
-
-class AppServices:
-    """Knowledge base, QA and ingestion services of one app instance."""
-
-    def __init__(
-        self,
-        kb: KnowledgeBase,
-        qa: QAService,
-        ingestor: Ingestor,
-        answerer: Answerer | None = None,
-    ) -> None:
-        """Bundle existing services.
+    def __init__(self, kb: KnowledgeBase, answerer: Answerer | None = None) -> None:
+        """Wire the services of ``kb``; nothing is loaded until used.
 
         Args:
             kb: The knowledge base.
-            qa: The question-answering service over ``kb``.
-            ingestor: The ingestion service over ``kb``.
-            answerer: The answer chain (default: ``qa.answerer``, built on first use).
+            answerer: The answer chain (default: built from the settings on first use).
         """
         self.kb = kb
-        self.qa = qa
-        self.ingestor = ingestor
+        self.retriever = HybridRetriever.from_kb(kb)
+        self.ingestor = Ingestor(kb)
         self._answerer = answerer
         self.ingest_lock = threading.Lock()
         self.initial = InitialIngest()
@@ -123,7 +69,7 @@ class AppServices:
         *,
         embeddings: Embeddings | None = None,
         llm: BaseChatModel | None = None,
-    ) -> AppServices:
+    ) -> NotesQA:
         """Create every service from settings; nothing is loaded until used.
 
         Args:
@@ -134,20 +80,10 @@ class AppServices:
         Returns:
             The wired services.
         """
-        kb = KnowledgeBase(settings, embeddings=embeddings)
-        qa = QAService(kb)
-        answerer = None
+        services = cls(KnowledgeBase(settings, embeddings=embeddings))
         if llm is not None:
-            from rag.answer.chain import Answerer
-
-            answerer = Answerer(
-                qa.retriever,
-                llm,
-                passage_tokens=settings.answer_passage_tokens,
-                refuse_below_zh=settings.refuse_below_zh,
-                refuse_below_en=settings.refuse_below_en,
-            )
-        return cls(kb, qa, Ingestor(kb), answerer)
+            services._answerer = Answerer.from_settings(settings, services.retriever, llm=llm)
+        return services
 
     @property
     def settings(self) -> Settings:
@@ -156,10 +92,60 @@ class AppServices:
 
     @property
     def answerer(self) -> Answerer:
-        """The streaming answer chain."""
-        return self._answerer or self.qa.answerer
+        """The streaming answer chain (built, with its LLM, on first use)."""
+        if self._answerer is None:
+            self._answerer = Answerer.from_settings(self.settings, self.retriever)
+        return self._answerer
+
+    @property
+    def embedding_model(self) -> str:
+        """The id of the embedding model the store records."""
+        return self.kb.embeddings.model_id
 
     # -- questions ---------------------------------------------------------
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Document]:
+        """Top-k chunks for ``question`` (see :class:`~rag.retrieval.hybrid.HybridRetriever`)."""
+        return self.retriever.search(question, k)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        use_llm: bool = True,
+        qid: str | None = None,
+    ) -> dict[str, Any]:
+        """Answer one question and time each step, as a record of the command-line contract.
+
+        Args:
+            question: The question.
+            k: Passages to retrieve (default: settings).
+            use_llm: False to only retrieve (the answer is empty).
+            qid: Identifier copied into the record.
+
+        Returns:
+            The record (see :mod:`rag.services.records`).
+        """
+        start = time.perf_counter()
+        record: dict[str, Any] = {"id": qid, "question": question, "answer": ""}
+        timings: dict[str, float] = {}
+        docs: list[Document] = []
+        retrieved = start
+        if use_llm:
+            for event in self.answerer.stream(question, k=k):
+                if event.kind == "sources":
+                    docs, retrieved = event.docs, time.perf_counter()
+                    timings["rewrite"] = round(event.rewrite_ms, 1)
+                elif event.kind == "done":
+                    record["answer"], record["refused"] = event.text, event.refused
+        else:
+            docs = self.retrieve(question, k)
+            retrieved = time.perf_counter()
+        done = time.perf_counter()
+        record["sources"] = [source_record(d) for d in docs]
+        record["timings_ms"] = timings_ms(start, retrieved, done, timings)
+        return record
 
     def stream_answer(
         self, question: str, history: History = (), k: int | None = None
@@ -189,7 +175,12 @@ class AppServices:
     # -- ingest ------------------------------------------------------------
 
     def ingest(
-        self, paths: Iterable[Path] | None = None, progress: ProgressCallback | None = None
+        self,
+        paths: Iterable[Path] | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        rebuild: bool = False,
+        lock_timeout: float | None = None,
     ) -> IngestReport:
         """Ingest files or folders, one ingest at a time.
 
@@ -197,6 +188,9 @@ class AppServices:
             paths: Files or folders (default: the data dir).
             progress: Called with a snapshot after each file and embedded batch,
                 and while waiting for another ingest to finish.
+            rebuild: Drop the whole store first.
+            lock_timeout: Seconds to wait for another process writing to the
+                store (None: the setting); then ``StoreLocked`` is raised.
 
         Returns:
             The ingest report.
@@ -233,7 +227,8 @@ class AppServices:
             listeners = self.kb.embeddings.listeners
             listeners.append(on_chunks)
             try:
-                report = Ingestor(self.kb, progress=on_file).ingest(targets)
+                ingestor = Ingestor(self.kb, progress=on_file, lock_timeout=lock_timeout)
+                report = ingestor.ingest(targets, rebuild=rebuild)
             finally:
                 listeners.remove(on_chunks)
         finally:
@@ -307,6 +302,25 @@ class AppServices:
         """Index one note again from scratch (waits for a running ingest)."""
         with self.ingest_lock:
             return self.ingestor.reindex(source)
+
+    # -- store checks ------------------------------------------------------
+
+    def verify(self, lock_timeout: float | None = None) -> Report:
+        """Check that Chroma, records, file rows, lexical index and files agree.
+
+        Args:
+            lock_timeout: Seconds to wait for a writer, for a consistent snapshot.
+
+        Returns:
+            What was found.
+        """
+        with write_lock(self.kb, lock_timeout):
+            return verify(self.kb)
+
+    def repair(self, lock_timeout: float | None = None) -> Report:
+        """Fix what :meth:`verify` finds (embedding only what is missing), then verify."""
+        with self.ingest_lock:
+            return repair(self.kb, timeout=lock_timeout)
 
     # -- first start -------------------------------------------------------
 

@@ -1,7 +1,6 @@
-"""Question answering service: retrieval, then (optionally) a grounded answer.
+"""The record of one answered question, as the command-line contract defines it.
 
-:class:`QAService` is what the CLIs and the web app call. It produces the
-record format of the command-line contract::
+One record per question::
 
     {"id", "question", "answer", "sources": [{"rank", "source", "page",
      "heading", "text", "score"}], "timings_ms": {"retrieve", "generate", "total"}}
@@ -13,16 +12,9 @@ follow-up or translating an English question before retrieval, which
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 from langchain_core.documents import Document
-
-from rag.store.knowledge_base import KnowledgeBase
-from rag.retrieval.hybrid import HybridRetriever
-
-logger = logging.getLogger(__name__)
 
 
 def source_record(doc: Document) -> dict[str, Any]:
@@ -38,71 +30,24 @@ def source_record(doc: Document) -> dict[str, Any]:
     }
 
 
-class QAService:
-    """Retrieves passages for questions and asks the answer chain."""
+def timings_ms(
+    start: float, retrieved: float, done: float, extra: dict[str, float]
+) -> dict[str, float]:
+    """The record's ``timings_ms`` from ``perf_counter`` readings.
 
-    def __init__(self, kb: KnowledgeBase) -> None:
-        """Create the service for one knowledge base.
+    Args:
+        start: When the question came in.
+        retrieved: When the sources were ready.
+        done: When the answer was complete.
+        extra: Steps timed apart (``rewrite``), left out of ``retrieve``.
 
-        Args:
-            kb: The knowledge base to search.
-        """
-        self.kb = kb
-        self.retriever = HybridRetriever.from_kb(kb)
-        self._answerer = None
-
-    def retrieve(self, question: str, k: int | None = None) -> list[Document]:
-        """Top-k chunks for ``question`` (see :class:`HybridRetriever`)."""
-        return self.retriever.search(question, k)
-
-    def ask(
-        self,
-        question: str,
-        *,
-        k: int | None = None,
-        use_llm: bool = True,
-        qid: str | None = None,
-    ) -> dict[str, Any]:
-        """Answer one question and time each step.
-
-        Args:
-            question: The question.
-            k: Passages to retrieve (default: settings).
-            use_llm: False to only retrieve (the answer is empty).
-            qid: Identifier copied into the record.
-
-        Returns:
-            The contract record.
-        """
-        start = time.perf_counter()
-        record: dict[str, Any] = {"id": qid, "question": question, "answer": ""}
-        timings: dict[str, float] = {}
-        if use_llm:
-            for event in self.answerer.stream(question, k=k):
-                if event.kind == "sources":
-                    docs, retrieved = event.docs, time.perf_counter()
-                    timings["rewrite"] = round(event.rewrite_ms, 1)
-                elif event.kind == "done":
-                    record["answer"], record["refused"] = event.text, event.refused
-        else:
-            docs = self.retrieve(question, k)
-            retrieved = time.perf_counter()
-        done = time.perf_counter()
-        record["sources"] = [source_record(d) for d in docs]
-        to_sources = (retrieved - start) * 1000
-        record["timings_ms"] = {
-            **timings,
-            "retrieve": round(to_sources - timings.get("rewrite", 0.0), 1),
-            "generate": round((done - retrieved) * 1000, 1),
-            "total": round((done - start) * 1000, 1),
-        }
-        return record
-
-    @property
-    def answerer(self):
-        """The answer chain, built on first use."""
-        if self._answerer is None:
-            from rag.answer.chain import Answerer
-
-            self._answerer = Answerer.from_settings(self.kb.settings, self.retriever)
-        return self._answerer
+    Returns:
+        ``rewrite`` (if timed), ``retrieve``, ``generate`` and ``total`` in ms.
+    """
+    to_sources = (retrieved - start) * 1000
+    return {
+        **extra,
+        "retrieve": round(to_sources - extra.get("rewrite", 0.0), 1),
+        "generate": round((done - retrieved) * 1000, 1),
+        "total": round((done - start) * 1000, 1),
+    }

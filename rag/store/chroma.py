@@ -8,7 +8,8 @@ which embedding model filled it. Opening it with another model raises
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODEL_KEY = "embedding_model"
+#: Chunks read per request when paging through a whole collection.
+PAGE_SIZE = 5000
+#: Ids per request when reading chunks by id.
+ID_BATCH = 1000
 
 
 class BatchedChroma(Chroma):
@@ -140,3 +145,59 @@ def drop_collection(client: chromadb.ClientAPI, name: str) -> None:
         logger.info("deleted collection %s", name)
     except Exception:  # not found
         logger.debug("collection %s did not exist", name)
+
+
+def open_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collection:
+    """The chromadb collection ``name`` (which :func:`open_vectorstore` created).
+
+    Reads by id and vector queries go through it rather than through
+    langchain-chroma's private ``_collection``.
+    """
+    return client.get_collection(name=name, embedding_function=None)
+
+
+def pages(collection: chromadb.Collection, include: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Every chunk of ``collection``, :data:`PAGE_SIZE` at a time, as chromadb ``get`` results."""
+    total, offset = collection.count(), 0
+    while offset < total:
+        got = collection.get(include=list(include), limit=PAGE_SIZE, offset=offset)  # type: ignore[arg-type]
+        if not got["ids"]:
+            break
+        yield dict(got)
+        offset += len(got["ids"])
+
+
+def all_ids(collection: chromadb.Collection) -> list[str]:
+    """Every chunk id in ``collection``."""
+    return [chunk_id for page in pages(collection, []) for chunk_id in page["ids"]]
+
+
+def all_metadatas(collection: chromadb.Collection) -> dict[str, dict[str, Any]]:
+    """Every chunk id in ``collection`` with its metadata."""
+    out: dict[str, dict[str, Any]] = {}
+    for page in pages(collection, ["metadatas"]):
+        out.update(zip(page["ids"], [dict(m or {}) for m in page["metadatas"]], strict=True))
+    return out
+
+
+def get_chunks(
+    collection: chromadb.Collection, ids: Sequence[str]
+) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+    """``(id, text, metadata)`` of the chunks with these ids (unknown ids are left out)."""
+    for start in range(0, len(ids), ID_BATCH):
+        got = collection.get(
+            ids=list(ids[start : start + ID_BATCH]), include=["documents", "metadatas"]
+        )
+        metas = got["metadatas"] or []
+        yield from zip(
+            got["ids"], got["documents"] or [], [dict(m or {}) for m in metas], strict=True
+        )
+
+
+def nearest(
+    collection: chromadb.Collection, embedding: Sequence[float], k: int
+) -> list[tuple[str, float]]:
+    """The ``k`` chunks nearest to ``embedding``: ids and cosine distances only."""
+    got = collection.query(query_embeddings=[list(embedding)], n_results=k, include=["distances"])
+    distances = got["distances"] or [[]]
+    return list(zip(got["ids"][0], distances[0], strict=True))

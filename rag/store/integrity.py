@@ -38,8 +38,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.store.locking import write_lock
-
 if TYPE_CHECKING:
     from rag.store.knowledge_base import KnowledgeBase
     from rag.store.records import FileRecord, SQLiteRecordManager
@@ -50,7 +48,6 @@ logger = logging.getLogger(__name__)
 INTERRUPTED = "interrupted"
 #: Examples shown per problem.
 MAX_EXAMPLES = 5
-_PAGE = 5000
 
 
 def chunk_key(text: str, metadata: dict) -> str:
@@ -169,20 +166,6 @@ class Report:
 # -- reading the store ------------------------------------------------------
 
 
-def _chroma_metadatas(kb: KnowledgeBase) -> dict[str, dict]:
-    """Every chunk id in Chroma with its metadata."""
-    collection = kb.vectorstore._collection
-    out: dict[str, dict] = {}
-    total, offset = collection.count(), 0
-    while offset < total:
-        got = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
-        if not got["ids"]:
-            break
-        out.update(zip(got["ids"], [m or {} for m in got["metadatas"]], strict=True))
-        offset += len(got["ids"])
-    return out
-
-
 def _short(chunk_id: str) -> str:
     return chunk_id[:12]
 
@@ -228,20 +211,13 @@ def heal(kb: KnowledgeBase) -> list[str]:
         adopted_keys: list[str] = []
         adopted_groups: list[str] = []
         bad: list[str] = []
-        collection = kb.vectorstore._collection
-        for start in range(0, len(orphans), 1000):
-            got = collection.get(
-                ids=orphans[start : start + 1000], include=["documents", "metadatas"]
-            )
-            for chunk_id, text, meta in zip(
-                got["ids"], got["documents"], got["metadatas"], strict=True
-            ):
-                source = (meta or {}).get("source")
-                if source and text is not None and chunk_key(text, meta) == chunk_id:
-                    adopted_keys.append(chunk_id)
-                    adopted_groups.append(source)
-                else:
-                    bad.append(chunk_id)
+        for chunk_id, text, meta in kb.chunks(orphans):
+            source = meta.get("source")
+            if source and text is not None and chunk_key(text, meta) == chunk_id:
+                adopted_keys.append(chunk_id)
+                adopted_groups.append(source)
+            else:
+                bad.append(chunk_id)
         if adopted_keys:
             rm.update(adopted_keys, group_ids=adopted_groups)
             touched.update(adopted_groups)
@@ -294,7 +270,7 @@ def verify(kb: KnowledgeBase) -> Report:
         The counts and every disagreement found.
     """
     rm = kb.record_manager
-    metas = _chroma_metadatas(kb)
+    metas = kb.metadatas()
     records = dict(rm.all_keys())
     rows = {r.source: r for r in rm.files()}
     lexical = _lexical_ids(kb)
@@ -420,78 +396,3 @@ def missing_sources(kb: KnowledgeBase, metas: dict[str, dict]) -> tuple[dict[str
         for folder, n in sorted(unchecked.items())
     ]
     return gone, notes
-
-
-# -- repair -------------------------------------------------------------------
-
-
-def repair(kb: KnowledgeBase, timeout: float | None = None) -> Report:
-    """Make the store consistent again, embedding only what is missing, then verify.
-
-    Under the write lock: :func:`heal`; remove the chunks of sources whose
-    file is gone; parse again every file that is marked interrupted, has no
-    row, miscounts or has duplicate chunks (unchanged chunks are kept, missing
-    ones embedded, stale ones deleted); re-sync and save the lexical index.
-
-    Args:
-        kb: The knowledge base.
-        timeout: Seconds to wait for another writer (None: the default).
-
-    Returns:
-        The report of a :func:`verify` after the repair, with ``actions``
-        (what was done) and ``before`` (what was found).
-
-    Raises:
-        StoreLocked: Another process holds the write lock.
-    """
-    from rag.ingest.pipeline import Ingestor
-
-    with write_lock(kb, timeout):
-        before = verify(kb)
-        if before.ok:
-            return before
-        actions = heal(kb)
-        ingestor = Ingestor(kb, lock_timeout=timeout)
-        metas = _chroma_metadatas(kb)
-        gone, _ = missing_sources(kb, metas)
-        for source in sorted(gone):
-            ingestor.delete_source(source)
-        if gone:
-            actions.append(f"removed the chunks of {_n(len(gone), 'source')} whose file is gone")
-
-        slots = Counter((m.get("source"), m.get("chunk_index")) for m in metas.values())
-        duplicated = {s for (s, index), n in slots.items() if n > 1 and index is not None}
-        rm = kb.record_manager
-        rows = {r.source: r for r in rm.files()}
-        per_source = Counter(g for _, g in rm.all_keys() if g)
-        todo = sorted(
-            s
-            for s in per_source.keys() | rows.keys()
-            if s not in gone
-            and (
-                s not in rows
-                or rows[s].sha256 == INTERRUPTED
-                or rows[s].chunks != per_source[s]
-                or s in duplicated
-            )
-        )
-        for source in todo:
-            if source in rows and rows[source].sha256 != INTERRUPTED:
-                rm.put_file(replace(rows[source], sha256=INTERRUPTED))
-        if todo:
-            result = ingestor.ingest([source_path(kb, s) for s in todo])
-            actions.append(
-                f"re-processed {_n(len(todo), 'file')} "
-                f"({_n(result.total('added'), 'chunk')} re-added)"
-            )
-            actions += [f"could not re-process {f.error}" for f in result.failed]
-        lexical = kb.lexical
-        if lexical.stale_on_disk():
-            lexical.load()
-        lexical.sync(kb.store_ids(), kb.fetch_texts)
-        lexical.save()
-        if before.issue("lexical_mismatch"):
-            actions.append("lexical index re-synced with Chroma and saved")
-        after = verify(kb)
-        after.actions, after.before = actions, before
-        return after

@@ -11,17 +11,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from rag.store.embedding_cache import EmbeddingCache
 from rag.models.embeddings import build_embeddings, model_id_of
+from rag.store.chroma import (
+    all_ids,
+    all_metadatas,
+    build_client,
+    drop_collection,
+    get_chunks,
+    nearest,
+    open_collection,
+    open_vectorstore,
+)
+from rag.store.embedding_cache import EmbeddingCache
 from rag.store.lexical import LexicalIndex
 from rag.store.records import SQLiteRecordManager
-from rag.store.chroma import build_client, drop_collection, open_vectorstore
 
 if TYPE_CHECKING:
     import chromadb
@@ -31,9 +41,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The BM25 index beside the store, and the pickle that format 2 and older used.
+#: The BM25 index beside the store.
 LEXICAL_FILE = "lexical.npz"
-LEGACY_LEXICAL_FILE = "lexical.pkl"
 
 
 class TimedEmbeddings(Embeddings):
@@ -149,26 +158,31 @@ class KnowledgeBase:
     def lexical(self) -> LexicalIndex:
         """The BM25 index, loaded from disk."""
         store_dir = self.settings.vectorstore_dir
-        index = LexicalIndex(store_dir / LEXICAL_FILE, legacy_path=store_dir / LEGACY_LEXICAL_FILE)
+        index = LexicalIndex(store_dir / LEXICAL_FILE)
         index.load()
         return index
 
+    @cached_property
+    def collection(self) -> chromadb.Collection:
+        """The chromadb collection behind :attr:`vectorstore` (reads by id, vector queries)."""
+        self.vectorstore  # noqa: B018 - opens (and creates) the collection, with the model guard
+        return open_collection(self.client, self.settings.collection_name)
+
     def chunk_count(self) -> int:
         """Number of chunks in the collection."""
-        return self.vectorstore._collection.count()
+        return self.collection.count()
 
     def store_ids(self) -> list[str]:
         """Every chunk id in the collection."""
-        ids: list[str] = []
-        collection = self.vectorstore._collection
-        total, offset = collection.count(), 0
-        while offset < total:
-            batch = collection.get(include=[], limit=5000, offset=offset)["ids"]
-            if not batch:
-                break
-            ids.extend(batch)
-            offset += len(batch)
-        return ids
+        return all_ids(self.collection)
+
+    def metadatas(self) -> dict[str, dict[str, Any]]:
+        """Every chunk id in the collection with its metadata."""
+        return all_metadatas(self.collection)
+
+    def chunks(self, ids: Sequence[str]) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+        """``(id, text, metadata)`` of the chunks with these ids; unknown ids are left out."""
+        return get_chunks(self.collection, ids)
 
     def vector_search(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
         """The ``k`` chunks nearest to ``embedding``: ids and cosine distances only.
@@ -183,28 +197,19 @@ class KnowledgeBase:
         Returns:
             ``(chunk_id, distance)`` pairs, nearest first.
         """
-        got = self.vectorstore._collection.query(
-            query_embeddings=[embedding], n_results=k, include=["distances"]
-        )
-        return list(zip(got["ids"][0], got["distances"][0], strict=True))
+        return nearest(self.collection, embedding, k)
 
     def fetch_documents(self, ids: list[str]) -> dict[str, Document]:
         """Chunks by id, as documents with their metadata; unknown ids are left out."""
-        if not ids:
-            return {}
-        got = self.vectorstore._collection.get(ids=ids, include=["documents", "metadatas"])
         return {
-            chunk_id: Document(page_content=text, metadata=meta or {}, id=chunk_id)
-            for chunk_id, text, meta in zip(
-                got["ids"], got["documents"], got["metadatas"], strict=True
-            )
+            chunk_id: Document(page_content=text, metadata=meta, id=chunk_id)
+            for chunk_id, text, meta in self.chunks(ids)
             if text is not None
         }
 
     def fetch_texts(self, ids: list[str]) -> dict[str, str]:
         """Chunk texts by id."""
-        got = self.vectorstore._collection.get(ids=ids, include=["documents"])
-        return dict(zip(got["ids"], got["documents"], strict=True))
+        return {chunk_id: text or "" for chunk_id, text, _ in self.chunks(ids)}
 
     def sync_lexical(self) -> None:
         """Bring the BM25 index in step with the collection and save it."""
@@ -235,6 +240,7 @@ class KnowledgeBase:
         with self._lock:
             drop_collection(self.client, self.settings.collection_name)
             self.__dict__.pop("vectorstore", None)
+            self.__dict__.pop("collection", None)
             self.record_manager.clear()
             self.lexical.clear()
             self._lexical_checked = False

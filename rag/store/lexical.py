@@ -19,7 +19,6 @@ import functools
 import logging
 import math
 import os
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ import numpy as np
 
 from rag.text.glossary import builtin_glossary, mine_pairs
 from rag.text.language import has_chinese
+from rag.text.tokens import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -39,153 +39,6 @@ _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _EMPTY_F32 = np.zeros(0, dtype=np.float32)
 #: Distinct query parts (words, glossary terms) whose tokens an index remembers.
 _QUERY_CACHE_SIZE = 1024
-_WORD_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
-
-#: Function words that carry no topic; kept short on purpose.
-STOPWORDS = frozenset(
-    [
-        "的",
-        "了",
-        "是",
-        "在",
-        "和",
-        "与",
-        "及",
-        "或",
-        "有",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-        "么",
-        "什么",
-        "怎么",
-        "怎样",
-        "如何",
-        "为什么",
-        "哪些",
-        "哪个",
-        "一个",
-        "这个",
-        "那个",
-        "这些",
-        "那些",
-        "就是",
-        "可以",
-        "能",
-        "会",
-        "要",
-        "也",
-        "都",
-        "还",
-        "而",
-        "被",
-        "把",
-        "对",
-        "从",
-        "中",
-        "上",
-        "下",
-        "为",
-        "以",
-        "之",
-        "其",
-        "等",
-        "请",
-        "我",
-        "你",
-        "他",
-        "它",
-        "我们",
-        "你们",
-        "它们",
-        "呀",
-        "哪",
-        "多少",
-        "区别",
-        "有什么",
-        "是什么",
-        "什么样",
-        "时候",
-        "进行",
-        "通过",
-        "使用",
-        "用",
-        "作用",
-        "the",
-        "a",
-        "an",
-        "of",
-        "to",
-        "in",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "what",
-        "which",
-        "how",
-        "why",
-        "does",
-        "do",
-        "did",
-        "for",
-        "on",
-        "with",
-        "by",
-        "as",
-        "at",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "from",
-        "can",
-        "could",
-        "should",
-        "would",
-        "about",
-        "into",
-        "than",
-    ]
-)
-
-_jieba_lock = threading.Lock()
-_jieba_ready = False
-
-
-def tokenize(text: str) -> list[str]:
-    """Tokenize Chinese/English text for BM25.
-
-    Uses ``jieba.lcut_for_search`` (which also emits the sub-words of long
-    words), lower-cases, and drops punctuation and stopwords.
-
-    Args:
-        text: Any text.
-
-    Returns:
-        The tokens, in order, with repeats.
-    """
-    global _jieba_ready
-    import jieba
-
-    if not _jieba_ready:
-        with _jieba_lock:
-            if not _jieba_ready:
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _jieba_ready = True
-    tokens = []
-    for token in jieba.lcut_for_search(text.lower()):
-        token = token.strip()
-        if token and _WORD_RE.search(token) and token not in STOPWORDS:
-            tokens.append(token)
-    return tokens
 
 
 def _tokenize_part(text: str) -> tuple[str, ...]:
@@ -228,7 +81,6 @@ class LexicalIndex:
         path: Path | None = None,
         k1: float = 1.5,
         b: float = 0.75,
-        legacy_path: Path | None = None,
     ) -> None:
         """Create an empty index; call :meth:`load` to read the saved one.
 
@@ -237,12 +89,8 @@ class LexicalIndex:
                 memory only).
             k1: BM25 term-frequency saturation.
             b: BM25 length normalisation.
-            legacy_path: Where an older version kept the index under another
-                name; such a file is never read (the index is rebuilt from the
-                store) and is deleted by :meth:`save` and :meth:`clear`.
         """
         self.path = path
-        self.legacy_path = legacy_path
         self.k1, self.b = k1, b
         self._lock = threading.RLock()
         self._mtime: float | None = None
@@ -373,12 +221,6 @@ class LexicalIndex:
             self._glossary = None
             if self.path is not None and self.path.exists():
                 self.path.unlink()
-            self._drop_legacy()
-
-    def _drop_legacy(self) -> None:
-        if self.legacy_path is not None and self.legacy_path.exists():
-            self.legacy_path.unlink()
-            logger.info("removed the old-format lexical index %s", self.legacy_path)
 
     def sync(self, store_ids: Iterable[str], fetch_texts) -> tuple[int, int]:
         """Bring the index in step with the store's chunk ids.
@@ -613,7 +455,6 @@ class LexicalIndex:
             finally:
                 tmp.unlink(missing_ok=True)
             self._mtime = self.path.stat().st_mtime
-        self._drop_legacy()
 
     def load(self) -> bool:
         """Read the saved index, if any; the postings are used as saved.
@@ -628,11 +469,6 @@ class LexicalIndex:
         if self.path is None:
             return False
         if not self.path.exists():
-            if self.legacy_path is not None and self.legacy_path.exists():
-                logger.warning(
-                    "lexical index at %s has an old format; it will be rebuilt from the store",
-                    self.legacy_path,
-                )
             return False
         try:
             state = self._read(self.path)

@@ -39,8 +39,8 @@ except ImportError:  # pragma: no cover - Windows
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a write waits for another process before giving up.
-#: (Candidate for a ``Settings`` field, e.g. ``INGEST_LOCK_TIMEOUT``.)
+#: Seconds a lock taken without a timeout waits for another process
+#: (:func:`write_lock` uses the ``INGEST_LOCK_TIMEOUT`` setting instead).
 LOCK_TIMEOUT = 10.0
 #: The lock file's name inside ``VECTORSTORE_DIR``.
 LOCK_NAME = ".write.lock"
@@ -204,7 +204,8 @@ def write_lock(kb: KnowledgeBase, timeout: float | None = None) -> Iterator[Stor
 
     Args:
         kb: The knowledge base (its ``VECTORSTORE_DIR`` holds the lock file).
-        timeout: Seconds to wait for another process (None: :data:`LOCK_TIMEOUT`).
+        timeout: Seconds to wait for another process (None: the
+            ``INGEST_LOCK_TIMEOUT`` setting).
 
     Yields:
         The held lock.
@@ -213,5 +214,5 @@ def write_lock(kb: KnowledgeBase, timeout: float | None = None) -> Iterator[Stor
         StoreLocked: Another process kept the lock past ``timeout``.
     """
     lock = store_lock(kb.settings.vectorstore_dir, kb.location)
-    with lock.hold(timeout):
+    with lock.hold(kb.settings.ingest_lock_timeout if timeout is None else timeout):
         yield lock

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 #: CJK unified ideographs and extension A (the compatibility block left out).
 _CHINESE_RE = re.compile(r"[\u3400-\u9fff]")
 

@@ -1,6 +1,6 @@
 """The Gradio 6 web app: chat with cited, streamed answers; upload and manage notes.
 
-:func:`build_app` assembles the page from :class:`~rag.services.facade.AppServices`
+:func:`build_app` assembles the page from :class:`~rag.services.NotesQA`
 (created from settings unless given). Layout:
 
 * a header with the title and a status line (store size, models, first-start
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from rag.config import apply_offline_env
-from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA
 from rag.web.render import (
     FILE_HEADERS,
     file_result_markdown,
@@ -39,7 +39,6 @@ from rag.web.render import (
     progress_text,
     sources_html,
 )
-from rag.services.facade import AppServices, IngestProgress
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -95,7 +94,7 @@ def app_theme() -> gr.themes.Base:
 class NotesQABlocks(gr.Blocks):
     """The app's :class:`gradio.Blocks`: launches with its CSS and theme, keeps its services."""
 
-    services: AppServices
+    services: NotesQA
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         """Launch like :meth:`gradio.Blocks.launch`, with the app's CSS and theme by default."""
@@ -110,9 +109,9 @@ def _progress_bar(fraction: float, width: int = 20) -> str:
 
 
 class WebHandlers:
-    """The event handlers of the page, over one :class:`AppServices`."""
+    """The event handlers of the page, over one :class:`NotesQA`."""
 
-    def __init__(self, services: AppServices) -> None:
+    def __init__(self, services: NotesQA) -> None:
         """Bind the handlers to services.
 
         Args:
@@ -141,7 +140,7 @@ class WebHandlers:
         settings = services.settings
         text = (
             f"📚 **知识库 Knowledge base**：{kb_summary(records)}  \n"
-            f"嵌入 Embeddings `{services.kb.embeddings.model_id}` · "
+            f"嵌入 Embeddings `{services.embedding_model}` · "
             f"LLM `{settings.llm_provider}`"
         )
         if chunks == 0:
@@ -332,12 +331,12 @@ _DELETE_CONFIRM_JS = """
 """
 
 
-def build_app(settings: Settings, services: AppServices | None = None) -> NotesQABlocks:
+def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlocks:
     """Build the web app.
 
     Nothing is ingested here: the first ingest of an empty store starts on the
     first page load or request (or when the caller runs
-    :meth:`AppServices.start_initial_ingest`).
+    :meth:`NotesQA.start_initial_ingest`).
 
     Args:
         settings: App settings.
@@ -347,7 +346,7 @@ def build_app(settings: Settings, services: AppServices | None = None) -> NotesQ
         The Blocks app; launch it with ``.launch(...)``.
     """
     apply_offline_env()
-    services = services or AppServices.from_settings(settings)
+    services = services or NotesQA.from_settings(settings)
     h = WebHandlers(services)
     suffixes = sorted(SUPPORTED_SUFFIXES)
 

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-    from rag.store.records import FileRecord
-    from rag.services.facade import IngestProgress, UploadOutcome
+    from rag.services import FileRecord, IngestProgress, UploadOutcome
 
 #: Every sources block starts with this, so chat history can tell it from answers.
 SOURCES_MARK = '<div class="nqa-sources">'

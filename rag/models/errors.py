@@ -1,0 +1,7 @@
+"""Errors of the model adapters."""
+
+from __future__ import annotations
+
+
+class LLMConfigError(ValueError):
+    """The LLM settings cannot work (missing file, missing key ...)."""
