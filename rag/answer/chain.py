@@ -28,12 +28,13 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.answer.citations import CITATION_RE, attribute
@@ -344,7 +345,9 @@ class Answerer:
         # The model's own stream, not a `prompt | llm` sequence's: closing a
         # sequence's stream reads the model's to the end, and a looping answer
         # (or the user's Stop, which closes this generator) must stop it at once.
-        stream = self.llm.stream(prompt.invoke(inputs))
+        stream = cast(
+            Generator[BaseMessageChunk, None, None], self.llm.stream(prompt.invoke(inputs))
+        )
         try:
             for chunk in stream:
                 piece = chunk.text

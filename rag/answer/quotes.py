@@ -59,6 +59,7 @@ def split_quote(answer: str) -> tuple[str, str, str] | None:
         tail = _TAIL_RE.match(answer, end)
     else:
         tail = _TAIL_RE.match(answer, end + 1)
+    assert tail is not None  # every part of the pattern is optional
     return answer[start:end].strip(), tail.group("cite").strip(), answer[tail.end() :].lstrip()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from rag.cli.common import setup_logging
 from rag.config import get_settings
@@ -21,7 +22,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def format_text(record: dict) -> str:
+def format_text(record: dict[str, Any]) -> str:
     """Human-readable answer with its numbered sources."""
     lines = []
     if record.get("answer"):

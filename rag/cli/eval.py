@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from rag.cli.common import setup_logging
 from rag.config import get_settings
@@ -31,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_questions(path: Path) -> list[dict]:
+def read_questions(path: Path) -> list[dict[str, Any]]:
     """Read and validate the eval file.
 
     Raises:
@@ -55,7 +56,7 @@ def read_questions(path: Path) -> list[dict]:
     return golds
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: dict[str, Any]) -> str:
     """The summary as aligned ``name: value`` lines."""
     return "\n".join(f"{key:>22}: {value}" for key, value in summary.items())
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: Called with (event, payload): ("total", n_files), ("file", FileResult).
 ProgressFn = Callable[[str, object], None]
+P = ParamSpec("P")
+R = TypeVar("R")
 #: What happened to one file in an ingest.
 FileStatus = Literal["added", "updated", "unchanged", "failed", "deleted"]
 
@@ -153,13 +155,13 @@ def _fingerprint(path: Path, chunk_size: int, chunk_overlap: int) -> str:
 
 
 # -- write-lock hook (rag/locking.py) -----------------------------------------
-def _writes(method):
+def _writes(method: Callable[Concatenate[Ingestor, P], R]) -> Callable[Concatenate[Ingestor, P], R]:
     """Run an :class:`Ingestor` method under the store's write lock (one writer per store)."""
 
     @functools.wraps(method)
-    def locked(self: Ingestor, *args, **kwargs):
-        with write_lock(self.kb, getattr(self, "lock_timeout", None)):
-            return method(self, *args, **kwargs)
+    def locked(ingestor: Ingestor, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with write_lock(ingestor.kb, ingestor.lock_timeout):
+            return method(ingestor, *args, **kwargs)
 
     return locked
 
@@ -229,6 +231,7 @@ class Ingestor:
             ahead = prefetch(0) if jobs else None
             try:
                 for number in range(len(jobs)):
+                    assert ahead is not None  # one future per job, submitted a turn ahead
                     prepared = ahead.result()
                     ahead = prefetch(number + 1) if number + 1 < len(jobs) else None
                     result = self._index_prepared(prepared)
@@ -304,7 +307,7 @@ class Ingestor:
         self.kb.record_manager.put_file(
             FileRecord(source, len(chunks), pages, prepared.fingerprint, time.time())
         )
-        status = "added" if known is None else "updated"
+        status: FileStatus = "added" if known is None else "updated"
         if result["num_added"] == 0 and result["num_deleted"] == 0 and known is not None:
             status = "unchanged"
         return FileResult(

@@ -169,7 +169,7 @@ def build_llm(settings: Settings) -> BaseChatModel:
             api_key=api_key,
             model=settings.openai_model,
             temperature=settings.llm_temperature,
-            max_tokens=settings.llm_max_tokens,
+            max_completion_tokens=settings.llm_max_tokens,
             streaming=True,
         )
     if provider == "fake":

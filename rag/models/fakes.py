@@ -136,7 +136,8 @@ class FakeChatModel(BaseChatModel):
             if match is None:
                 continue
             passage = match.group(1).strip()
-            sentence = (_SENTENCE_RE.match(passage).group(0) or passage).strip()
+            first = _SENTENCE_RE.match(passage)  # always matches: every part is optional
+            sentence = ((first.group(0) if first else "") or passage).strip()
             return self.ANSWER_PREFIX + sentence
         return self.NO_CONTEXT_ANSWER
 

@@ -206,10 +206,15 @@ class LlamaCppChatModel(BaseChatModel):
         if prefill and formatter is None:
             logger.warning("%s has no chat template: answer prefill ignored", llama.model_path)
         with lock:
+            stream: Any  # llama-cpp's stream of completion (or chat completion) chunks
             if formatter is not None:
                 stream = self._continue(llama, formatter, chat, prefill, params)
             else:
-                stream = llama.create_chat_completion(messages=chat, stream=True, **params)
+                stream = llama.create_chat_completion(
+                    messages=chat,  # type: ignore[arg-type]
+                    stream=True,
+                    **params,
+                )
             try:
                 for part in stream:
                     choice = part["choices"][0]
@@ -236,7 +241,7 @@ class LlamaCppChatModel(BaseChatModel):
         chat: list[dict[str, str]],
         prefill: str,
         params: dict[str, Any],
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Any:
         """Stream a completion of the rendered chat followed by the assistant's ``prefill``."""
         rendered = formatter(messages=chat)
         prompt = llama.tokenize(

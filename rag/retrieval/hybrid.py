@@ -116,7 +116,7 @@ class HybridRetriever(BaseRetriever):
             self.rrf_k,
         )[:k]
         docs = self.kb.fetch_documents([i for i, _ in fused])
-        results = []
+        results: list[Document] = []
         for chunk_id, score in fused:
             doc = docs.get(chunk_id)
             if doc is None:  # not in the store: BM25 index briefly ahead, or just deleted

@@ -8,7 +8,7 @@ which embedding model filled it. Opening it with another model raises
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_chroma import Chroma
@@ -17,7 +17,8 @@ from langchain_core.embeddings import Embeddings
 from rag.models.embeddings import model_id_of
 
 if TYPE_CHECKING:
-    import chromadb
+    from chromadb import Collection
+    from chromadb.api import ClientAPI
 
     from rag.config import Settings
 
@@ -39,7 +40,13 @@ class BatchedChroma(Chroma):
         except (AttributeError, TypeError, ValueError):
             return 1000
 
-    def add_texts(self, texts, metadatas=None, ids=None, **kwargs):  # noqa: D102
+    def add_texts(  # noqa: D102
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None = None,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
         texts, size = list(texts), self._max_batch()
         if len(texts) <= size:
             return super().add_texts(texts, metadatas=metadatas, ids=ids, **kwargs)
@@ -53,13 +60,13 @@ class BatchedChroma(Chroma):
             )
         return out
 
-    def delete(self, ids=None, **kwargs):  # noqa: D102
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:  # noqa: D102
         if not ids:
-            return super().delete(ids=ids, **kwargs)
+            super().delete(ids=ids, **kwargs)
+            return
         ids, size = list(ids), self._max_batch()
         for start in range(0, len(ids), size):
             super().delete(ids=ids[start : start + size], **kwargs)
-        return None
 
 
 class StoreError(Exception):
@@ -70,7 +77,7 @@ class EmbeddingModelMismatch(StoreError):
     """The collection was built by a different embedding model."""
 
 
-def build_client(settings: Settings) -> chromadb.ClientAPI:
+def build_client(settings: Settings) -> ClientAPI:
     """Create the Chroma client: a server when ``CHROMA_HOST`` is set, else on disk.
 
     Args:
@@ -95,18 +102,16 @@ def build_client(settings: Settings) -> chromadb.ClientAPI:
     )
 
 
-def recorded_model(client: chromadb.ClientAPI, name: str) -> str | None:
+def recorded_model(client: ClientAPI, name: str) -> str | None:
     """The embedding model recorded on collection ``name``, or None if it does not exist."""
     try:
         collection = client.get_collection(name=name, embedding_function=None)
     except Exception:  # chromadb raises NotFoundError / ValueError by version
         return None
-    return (collection.metadata or {}).get(MODEL_KEY, "unknown")
+    return str((collection.metadata or {}).get(MODEL_KEY, "unknown"))
 
 
-def open_vectorstore(
-    client: chromadb.ClientAPI, name: str, embeddings: Embeddings, *, where: str
-) -> Chroma:
+def open_vectorstore(client: ClientAPI, name: str, embeddings: Embeddings, *, where: str) -> Chroma:
     """Open (or create) the collection for ``embeddings``.
 
     Args:
@@ -138,7 +143,7 @@ def open_vectorstore(
     )
 
 
-def drop_collection(client: chromadb.ClientAPI, name: str) -> None:
+def drop_collection(client: ClientAPI, name: str) -> None:
     """Delete collection ``name`` if it exists."""
     try:
         client.delete_collection(name=name)
@@ -147,16 +152,17 @@ def drop_collection(client: chromadb.ClientAPI, name: str) -> None:
         logger.debug("collection %s did not exist", name)
 
 
-def open_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collection:
+def open_collection(client: ClientAPI, name: str) -> Collection:
     """The chromadb collection ``name`` (which :func:`open_vectorstore` created).
 
     Reads by id and vector queries go through it rather than through
     langchain-chroma's private ``_collection``.
     """
-    return client.get_collection(name=name, embedding_function=None)
+    collection: Collection = client.get_collection(name=name, embedding_function=None)
+    return collection
 
 
-def pages(collection: chromadb.Collection, include: Sequence[str]) -> Iterator[dict[str, Any]]:
+def pages(collection: Collection, include: Sequence[str]) -> Iterator[dict[str, Any]]:
     """Every chunk of ``collection``, :data:`PAGE_SIZE` at a time, as chromadb ``get`` results."""
     total, offset = collection.count(), 0
     while offset < total:
@@ -167,12 +173,12 @@ def pages(collection: chromadb.Collection, include: Sequence[str]) -> Iterator[d
         offset += len(got["ids"])
 
 
-def all_ids(collection: chromadb.Collection) -> list[str]:
+def all_ids(collection: Collection) -> list[str]:
     """Every chunk id in ``collection``."""
     return [chunk_id for page in pages(collection, []) for chunk_id in page["ids"]]
 
 
-def all_metadatas(collection: chromadb.Collection) -> dict[str, dict[str, Any]]:
+def all_metadatas(collection: Collection) -> dict[str, dict[str, Any]]:
     """Every chunk id in ``collection`` with its metadata."""
     out: dict[str, dict[str, Any]] = {}
     for page in pages(collection, ["metadatas"]):
@@ -181,7 +187,7 @@ def all_metadatas(collection: chromadb.Collection) -> dict[str, dict[str, Any]]:
 
 
 def get_chunks(
-    collection: chromadb.Collection, ids: Sequence[str]
+    collection: Collection, ids: Sequence[str]
 ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
     """``(id, text, metadata)`` of the chunks with these ids (unknown ids are left out)."""
     for start in range(0, len(ids), ID_BATCH):
@@ -194,10 +200,12 @@ def get_chunks(
         )
 
 
-def nearest(
-    collection: chromadb.Collection, embedding: Sequence[float], k: int
-) -> list[tuple[str, float]]:
+def nearest(collection: Collection, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
     """The ``k`` chunks nearest to ``embedding``: ids and cosine distances only."""
-    got = collection.query(query_embeddings=[list(embedding)], n_results=k, include=["distances"])
+    got = collection.query(
+        query_embeddings=[list(map(float, embedding))],  # type: ignore[arg-type]
+        n_results=k,
+        include=["distances"],
+    )
     distances = got["distances"] or [[]]
     return list(zip(got["ids"][0], distances[0], strict=True))

@@ -34,9 +34,10 @@ import hashlib
 import json
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rag.store.knowledge_base import KnowledgeBase
@@ -50,7 +51,7 @@ INTERRUPTED = "interrupted"
 MAX_EXAMPLES = 5
 
 
-def chunk_key(text: str, metadata: dict) -> str:
+def chunk_key(text: str, metadata: dict[str, Any]) -> str:
     """The id LangChain's indexing API gives a chunk with ``key_encoder="sha256"``.
 
     Args:
@@ -282,7 +283,13 @@ def verify(kb: KnowledgeBase) -> Report:
         lexical=len(lexical),
     )
 
-    def flag(kind: str, title: str, items: list, show=str, count: int | None = None) -> None:
+    def flag(
+        kind: str,
+        title: str,
+        items: Sequence[Any],
+        show: Callable[[Any], str] = str,
+        count: int | None = None,
+    ) -> None:
         if items:
             examples = [show(item) for item in items[:MAX_EXAMPLES]]
             total = len(items) if count is None else count
@@ -308,7 +315,7 @@ def verify(kb: KnowledgeBase) -> Report:
         label,
     )
 
-    slots: dict[tuple[str, object], list[str]] = defaultdict(list)
+    slots: dict[tuple[str | None, object], list[str]] = defaultdict(list)
     for chunk_id, meta in metas.items():
         if meta.get("chunk_index") is not None:
             slots[(meta.get("source"), meta["chunk_index"])].append(chunk_id)
@@ -366,7 +373,9 @@ def verify(kb: KnowledgeBase) -> Report:
     return report
 
 
-def missing_sources(kb: KnowledgeBase, metas: dict[str, dict]) -> tuple[dict[str, int], list[str]]:
+def missing_sources(
+    kb: KnowledgeBase, metas: dict[str, dict[str, Any]]
+) -> tuple[dict[str, int], list[str]]:
     """Sources with chunks in the store whose file no longer exists.
 
     A missing folder is not taken for deleted notes (a mistyped ``DATA_DIR``,
@@ -376,7 +385,7 @@ def missing_sources(kb: KnowledgeBase, metas: dict[str, dict]) -> tuple[dict[str
     Returns:
         ``({source: chunks}, notes)``.
     """
-    chunks = Counter(m.get("source") for m in metas.values() if m.get("source"))
+    chunks = Counter(str(m["source"]) for m in metas.values() if m.get("source"))
     data_dir_ok = kb.settings.data_dir.is_dir()
     unchecked: Counter[str] = Counter()
     gone: dict[str, int] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,8 @@ from rag.store.lexical import LexicalIndex
 from rag.store.records import SQLiteRecordManager
 
 if TYPE_CHECKING:
-    import chromadb
+    from chromadb import Collection
+    from chromadb.api import ClientAPI
     from langchain_chroma import Chroma
 
     from rag.config import Settings
@@ -69,15 +70,18 @@ class TimedEmbeddings(Embeddings):
         self.model_id = getattr(inner, "model_id", type(inner).__name__)
         self.seconds = 0.0
         self.embedded = 0
-        self.listeners: list = []
+        self.listeners: list[Callable[[int], None]] = []
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages in batches, timing them and notifying listeners."""
         vectors: list[list[float]] = []
         for begin in range(0, len(texts), self.batch_size):
             batch = texts[begin : begin + self.batch_size]
-            found = self.cache.get_many(batch) if self.cache is not None else [None] * len(batch)
+            found: list[list[float] | None] = (
+                self.cache.get_many(batch) if self.cache is not None else [None] * len(batch)
+            )
             missing = [t for t, v in zip(batch, found, strict=True) if v is None]
+            fresh: list[list[float]] = []
             if missing:
                 start = time.perf_counter()
                 fresh = self.inner.embed_documents(missing)
@@ -85,10 +89,9 @@ class TimedEmbeddings(Embeddings):
                 self.embedded += len(missing)
                 if self.cache is not None:
                     self.cache.put_many(missing, fresh)
-                computed = iter(fresh)
-                found = [v if v is not None else next(computed) for v in found]
+            computed = iter(fresh)
+            vectors.extend(v if v is not None else next(computed) for v in found)
             self.cached += len(batch) - len(missing)
-            vectors.extend(found)
             for listener in list(self.listeners):
                 listener(len(batch))
         return vectors
@@ -125,7 +128,7 @@ class KnowledgeBase:
         return TimedEmbeddings(inner, self.settings.embedding_batch_size, cache)
 
     @cached_property
-    def client(self) -> chromadb.ClientAPI:
+    def client(self) -> ClientAPI:
         """The Chroma client."""
         return build_client(self.settings)
 
@@ -163,7 +166,7 @@ class KnowledgeBase:
         return index
 
     @cached_property
-    def collection(self) -> chromadb.Collection:
+    def collection(self) -> Collection:
         """The chromadb collection behind :attr:`vectorstore` (reads by id, vector queries)."""
         self.vectorstore  # noqa: B018 - opens (and creates) the collection, with the model guard
         return open_collection(self.client, self.settings.collection_name)

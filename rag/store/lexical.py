@@ -21,7 +21,7 @@ import math
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,16 @@ FORMAT_VERSION = 3
 _FORMAT_NAME = "notes-qa/lexical-bm25"
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _EMPTY_F32 = np.zeros(0, dtype=np.float32)
+#: What :meth:`LexicalIndex._read` returns: ids, vocab, indptr, docs, freqs, lengths, pairs.
+_Saved = tuple[
+    list[str],
+    list[str],
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    dict[str, list[tuple[str, str]]],
+]
 #: Distinct query parts (words, glossary terms) whose tokens an index remembers.
 _QUERY_CACHE_SIZE = 1024
 
@@ -222,7 +232,9 @@ class LexicalIndex:
             if self.path is not None and self.path.exists():
                 self.path.unlink()
 
-    def sync(self, store_ids: Iterable[str], fetch_texts) -> tuple[int, int]:
+    def sync(
+        self, store_ids: Iterable[str], fetch_texts: Callable[[list[str]], dict[str, str]]
+    ) -> tuple[int, int]:
         """Bring the index in step with the store's chunk ids.
 
         Args:
@@ -487,7 +499,7 @@ class LexicalIndex:
         return True
 
     @staticmethod
-    def _read(path: Path) -> tuple:
+    def _read(path: Path) -> _Saved:
         """Read and check a saved index.
 
         Raises:

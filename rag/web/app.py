@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gradio as gr
 
@@ -275,8 +275,8 @@ class WebHandlers:
     def delete_file(self, source: str | None) -> tuple[str, list[list[Any]], Any, str]:
         """Remove the selected file from the store and the data dir."""
         error = self._known(source)
-        if error:
-            return (error, *self.kb_outputs(source))
+        if error or not source:
+            return (error or "", *self.kb_outputs(source))
         try:
             result = self.services.remove(source)
         except Exception as exc:
@@ -292,8 +292,8 @@ class WebHandlers:
     ) -> tuple[str, list[list[Any]], Any, str]:
         """Index the selected file again from scratch."""
         error = self._known(source)
-        if error:
-            return (error, *self.kb_outputs(source))
+        if error or not source:
+            return (error or "", *self.kb_outputs(source))
         progress(0.0, desc=f"重新索引 Re-indexing {source}…")
         try:
             result = self.services.reindex(source)
@@ -477,4 +477,4 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             concurrency_limit=None,
         )
     demo.queue(max_size=64)
-    return demo
+    return cast(NotesQABlocks, demo)

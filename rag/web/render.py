@@ -110,7 +110,7 @@ def message_text(message: Any) -> str:
 
 def message_role(message: Any) -> str:
     """The role of one chat message (``user`` or ``assistant``)."""
-    return message.get("role", "") if isinstance(message, dict) else message.role
+    return str(message.get("role", "") if isinstance(message, dict) else message.role)
 
 
 def history_pairs(messages: Iterable[Any]) -> list[tuple[str, str]]:
@@ -189,7 +189,9 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def file_result_markdown(action: str, source: str, status: str, chunks: int, error: str | None):
+def file_result_markdown(
+    action: str, source: str, status: str, chunks: int, error: str | None
+) -> str:
     """One line describing the outcome of a delete or re-index."""
     if status == "failed":
         return f"❌ {action}失败 `{source}`：{error}"
