@@ -27,8 +27,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
 TOPICS = [
     "检索增强生成",
     "自注意力机制",
@@ -123,7 +121,6 @@ def env_for(data: Path, store: Path) -> dict[str, str]:
         EMBEDDING_BACKEND="fake",
         CHUNK_SIZE="120",
         CHUNK_OVERLAP="40",
-        PYTHONPATH=str(REPO),
         HF_HUB_OFFLINE="1",
         ANONYMIZED_TELEMETRY="False",
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import ingest
 
 from rag.config import Settings
 from rag.models.embeddings import E5_MODEL_ID, E5Embeddings, build_embeddings
 from rag.services import NotesQA
 from rag.store.chroma import MODEL_KEY
 from rag.store.knowledge_base import KnowledgeBase
+from tests.helpers import ingest
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from rag.answer.prompts import ANSWER_PREFILLS, TRANSLATE_MARKER
 from rag.models.fakes import FakeChatModel
 from rag.retrieval.hybrid import HybridRetriever
 from rag.services import NotesQA
-from tests.conftest import ingest
+from tests.helpers import ingest
 
 RAG_NOTE = "检索增强生成先从知识库中检索相关片段。然后把片段和问题一起交给大模型生成回答。\n"
 FT_NOTE = "微调是在特定数据集上继续训练模型的参数。微调需要标注数据和训练算力。\n"

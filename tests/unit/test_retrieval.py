@@ -9,13 +9,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, ingest
 
 import rag.store.lexical
 from rag.models.fakes import FakeEmbeddings
 from rag.retrieval.hybrid import HybridRetriever, rrf_fuse
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.lexical import LexicalIndex
+from tests.helpers import FIXTURES, ingest
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 

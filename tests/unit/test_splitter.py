@@ -6,11 +6,11 @@ import itertools
 import re
 
 import pytest
-from conftest import FIXTURES
 from langchain_core.documents import Document
 
 from rag.ingest.loaders import load_file
 from rag.ingest.splitter import split_documents
+from tests.helpers import FIXTURES
 
 SIZES = [(50, 40), (80, 40), (120, 40), (200, 60), (360, 80)]
 

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_dev_set_hit_at_5_and_refusals_with_bundled_e5(tmp_path):
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
         "DATA_DIR": str(ROOT / "data"),
         "VECTORSTORE_DIR": str(tmp_path / "vs"),
     }

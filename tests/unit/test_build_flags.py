@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "llama_cmake_args.sh"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "llama_cmake_args.sh"
 XEON = "fpu sse2 avx avx2 fma f16c avx512f avx512bw avx512vbmi avx512_vnni avx512_bf16 "
 XEON += "avx_vnni amx_bf16 amx_tile amx_int8"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app import DISTILL, free_port, make_settings
 
 from rag.models.fakes import FakeChatModel
 from rag.services import NotesQA
 from rag.web.app import build_app
+from tests.helpers import DISTILL, app_settings, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -58,7 +58,7 @@ class SlowFakeChatModel(FakeChatModel):
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, NotesQA]]:
-    settings = make_settings(tmp_path)
+    settings = app_settings(tmp_path)
     services = NotesQA.from_settings(settings, llm=SlowFakeChatModel(chunk_chars=1))
     app = build_app(settings, services)
     app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)

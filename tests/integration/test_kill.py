@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "kill_test.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kill_test.py"
 
 
 def load_driver():

@@ -6,53 +6,18 @@ store starts empty, so the first request ingests them.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
-from langchain_core.documents import Document
 
 from rag.config import Settings
 from rag.services import IngestProgress, NotesQA
 from rag.web.app import WebHandlers, build_app
-from rag.web.render import SOURCES_MARK, history_pairs, message_text, sources_html
-
-ATTENTION = (
-    "# 注意力机制\n\n注意力机制让模型在生成每个词时关注输入序列中最相关的部分。"
-    "自注意力用查询、键和值计算权重。\n\n## 多头注意力\n\n多头注意力把表示拆成多个子空间。\n"
-)
-LORA = "LoRA 是一种参数高效微调方法。它冻结预训练权重，只训练低秩矩阵，需要训练的参数大大减少。\n"
-DISTILL = (
-    "# 知识蒸馏\n\n知识蒸馏的温度系数控制软标签的平滑程度，温度越高分布越平滑。\n\n"
-    "学生模型模仿教师模型的输出分布。\n"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def make_settings(root: Path, **overrides: object) -> Settings:
-    data = root / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    (data / "attention.md").write_text(ATTENTION, encoding="utf-8")
-    (data / "lora.txt").write_text(LORA, encoding="utf-8")
-    values: dict[str, object] = {
-        "data_dir": data,
-        "vectorstore_dir": root / "store",
-        "embedding_backend": "fake",
-        "llm_provider": "fake",
-        "chunk_size": 120,
-        "chunk_overlap": 40,
-        "refuse_below_zh": 0.0,
-        "refuse_below_en": 0.0,
-    }
-    return Settings(**{**values, **overrides})
+from rag.web.render import SOURCES_MARK, history_pairs, message_text
+from tests.helpers import DISTILL, app_settings, free_port
 
 
 @dataclass
@@ -64,7 +29,7 @@ class Running:
 
 @pytest.fixture
 def running(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
-    settings = make_settings(tmp_path, **getattr(request, "param", {}))
+    settings = app_settings(tmp_path, **getattr(request, "param", {}))
     app = build_app(settings)
     app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
     try:
@@ -260,7 +225,7 @@ def test_chat_answers_while_an_ingest_runs(running: Running) -> None:
 
 
 def test_empty_knowledge_base_says_so(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
+    settings = app_settings(tmp_path)
     for path in settings.data_dir.iterdir():
         path.unlink()
     app = build_app(settings)
@@ -279,33 +244,8 @@ def test_empty_knowledge_base_says_so(tmp_path: Path) -> None:
 # -- pure helpers ---------------------------------------------------------
 
 
-def test_sources_html_numbers_escapes_and_labels() -> None:
-    docs = [
-        Document("a <b>bold</b>\n\n\nnext", metadata={"source": "x.md", "heading": "H"}),
-        Document("page text", metadata={"source": "y.pdf", "page": 3}),
-    ]
-    block = sources_html(docs)
-    assert block.startswith(SOURCES_MARK) and "\n" not in block
-    assert "<b>[1]</b>" in block and "<b>[2]</b>" in block
-    assert "x.md · H" in block and "y.pdf · 第3页" in block
-    assert "&lt;b&gt;bold&lt;/b&gt;<br>next" in block
-    assert "来源" in block
-    assert "最接近" in sources_html(docs, refused=True)
-    assert "No passages" in sources_html([])
-
-
-def test_history_pairs_skips_sources_and_unanswered() -> None:
-    history = [
-        {"role": "user", "content": [{"type": "text", "text": "q1"}]},
-        {"role": "assistant", "content": [{"type": "text", "text": "a1 [1]"}]},
-        {"role": "assistant", "content": SOURCES_MARK + "...</div>"},
-        {"role": "user", "content": "q2"},
-    ]
-    assert history_pairs(history) == [("q1", "a1 [1]")]
-
-
 def test_status_shows_first_ingest_progress(tmp_path: Path) -> None:
-    services = NotesQA.from_settings(make_settings(tmp_path))
+    services = NotesQA.from_settings(app_settings(tmp_path))
     try:
         services.initial.started = True  # as while the background ingest runs
         services.initial.progress = IngestProgress(

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ids_by_source, ingest, snapshot
 
 from rag.cli.ingest import main as ingest_main
 from rag.ingest.pipeline import Ingestor
@@ -24,6 +23,7 @@ from rag.store.integrity import INTERRUPTED, chunk_key, verify
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.lexical import LexicalIndex
 from rag.store.records import FileRecord, SQLiteRecordManager
+from tests.helpers import ids_by_source, ingest, snapshot
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 OLD_SENTENCE = "位置编码为模型提供词元的顺序信息。"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTE = (
     "检索增强生成（RAG）先从知识库中检索与问题相关的文本片段，再把这些片段和问题一起交给大模型生成回答。"
     "RAG 可以减少大模型的幻觉，并让回答引用最新的资料。\n"
@@ -26,7 +26,6 @@ def test_ask_answers_with_citation_using_bundled_models(tmp_path):
     (data / "rag.md").write_text("# RAG\n\n" + NOTE, encoding="utf-8")
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
         "DATA_DIR": str(data),
         "VECTORSTORE_DIR": str(tmp_path / "vs"),
         "LLM_MAX_TOKENS": "96",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rag.models.fakes import FakeEmbeddings
 from rag.store.embedding_cache import EmbeddingCache
 from rag.store.knowledge_base import KnowledgeBase
-from tests.conftest import ingest, snapshot
+from tests.helpers import ingest, snapshot
 
 NOTE = "检索增强生成先检索后生成。微调是继续训练模型参数。\n" * 3
 

@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTE = "向量数据库保存文本片段的嵌入向量，并支持近似最近邻搜索。检索增强生成先检索再生成。\n"
 SECRET = "sk-test-secret-0123456789"
 
@@ -40,7 +40,6 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     (data / "vdb.txt").write_text(NOTE, encoding="utf-8")
     return {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
         "DATA_DIR": str(data),
         "VECTORSTORE_DIR": str(tmp_path / "local"),
         "EMBEDDING_BACKEND": "fake",

@@ -9,7 +9,6 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ids_by_source, ingest, snapshot
 
 import rag.ingest.pipeline
 from rag.config import Settings
@@ -20,6 +19,7 @@ from rag.models.embeddings import build_embeddings
 from rag.models.fakes import FakeEmbeddings
 from rag.store.chroma import MODEL_KEY, EmbeddingModelMismatch
 from rag.store.knowledge_base import KnowledgeBase
+from tests.helpers import FIXTURES, ids_by_source, ingest, snapshot
 
 CORPUS = ["gbk_note.txt", "bom_note.txt", "headings.md", "multipage.pdf"]
 OLD_SENTENCE = "位置编码为模型提供词元的顺序信息。"
@@ -242,25 +242,6 @@ def test_sentence_transformer_folders_with_same_name_are_different_models(
     ingest(KnowledgeBase(st[0], embeddings=model_a))
     with pytest.raises(EmbeddingModelMismatch):
         KnowledgeBase(st[1], embeddings=model_b).vectorstore  # noqa: B018
-
-
-def test_file_with_more_chunks_than_one_chroma_batch(settings, data_dir, add_fixture):
-    small = settings.model_copy(update={"chunk_size": 50, "chunk_overlap": 40})
-    kb = KnowledgeBase(small, embeddings=FakeEmbeddings())
-    n_chunks = kb.client.get_max_batch_size() + 1
-    # Paragraphs of 28+ chars: two never fit in one 50-char chunk, so one chunk each.
-    paragraphs = (
-        f"第{i}段：检索增强生成先从知识库检索相关片段再交给模型。" for i in range(n_chunks)
-    )
-    (data_dir / "book.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
-    add_fixture("bom_note.txt")
-
-    report = ingest(kb)
-    assert {f.source: (f.status, f.chunks) for f in report.files} == {
-        "book.txt": ("added", n_chunks),
-        "bom_note.txt": ("added", 7),
-    }
-    assert kb.chunk_count() == n_chunks + 7
 
 
 def test_missing_paths_are_reported_as_missing(kb, data_dir, tmp_path):

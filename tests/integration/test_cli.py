@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SETTINGS_ENV
 
 from rag.cli.common import run_cli
 from rag.cli.eval import main as eval_main
 from rag.config import Settings
 from rag.services import NotesQA
 from rag.store.knowledge_base import KnowledgeBase
+from tests.helpers import FIXTURES, SETTINGS_ENV
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GOOD = ["gbk_note.txt", "headings.md", "multipage.pdf"]
 SUMMARY_RE = re.compile(
     r"^(\d+) files ingested, (\d+) failed: chunks added (\d+), updated 0, skipped (\d+), "
@@ -36,7 +36,6 @@ def run(module: str, *args: str, root: Path) -> subprocess.CompletedProcess:
         LLM_PROVIDER="fake",
         CHUNK_SIZE="120",
         CHUNK_OVERLAP="40",
-        PYTHONPATH=str(REPO),
         HF_HUB_OFFLINE="1",
         ANONYMIZED_TELEMETRY="False",
     )

@@ -13,7 +13,6 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from rag.config import Settings
 from rag.models import bundled as model_assets
 from rag.models.bundled import (
     MissingModelPartError,
@@ -24,6 +23,7 @@ from rag.models.bundled import (
 from rag.models.chat import LLMConfigError, build_llm, count_tokens, estimate_tokens
 from rag.models.fakes import FakeChatModel
 from rag.models.llama_cpp import LlamaCppChatModel
+from tests.helpers import llm_settings
 
 PROMPT = [
     SystemMessage("你是学习助手，只根据资料回答。"),
@@ -32,18 +32,6 @@ PROMPT = [
         "[2] 学习率决定每一步的大小。\n\n问题：什么是梯度下降？"
     ),
 ]
-
-
-def make_settings(**overrides: object) -> Settings:
-    """Settings that ignore the developer's environment and .env for LLM fields."""
-    base: dict[str, object] = {
-        "local_model_path": None,
-        "openai_base_url": None,
-        "openai_api_key": None,
-        "llm_threads": None,
-    }
-    base.update(overrides)
-    return Settings(_env_file=None, **base)
 
 
 # --- fake model --------------------------------------------------------------------------
@@ -118,13 +106,13 @@ def test_count_tokens_uses_model_counter_or_estimate() -> None:
 
 
 def test_factory_fake() -> None:
-    assert isinstance(build_llm(make_settings(llm_provider="fake")), FakeChatModel)
+    assert isinstance(build_llm(llm_settings(llm_provider="fake")), FakeChatModel)
 
 
 def test_factory_local_uses_given_path_without_loading(tmp_path: Path) -> None:
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"GGUF not really")
-    settings = make_settings(
+    settings = llm_settings(
         llm_provider="local",
         local_model_path=gguf,
         llm_context_tokens=2048,
@@ -141,12 +129,12 @@ def test_factory_local_uses_given_path_without_loading(tmp_path: Path) -> None:
 def test_factory_local_threads_default_to_cpu_count(tmp_path: Path) -> None:
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"x")
-    llm = build_llm(make_settings(llm_provider="local", local_model_path=gguf))
+    llm = build_llm(llm_settings(llm_provider="local", local_model_path=gguf))
     assert llm.n_threads == (os.cpu_count() or 1)
 
 
 def test_factory_local_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    settings = make_settings(llm_provider="local", local_model_path=tmp_path / "nope.gguf")
+    settings = llm_settings(llm_provider="local", local_model_path=tmp_path / "nope.gguf")
     with pytest.raises(LLMConfigError, match="LOCAL_MODEL_PATH"):
         build_llm(settings)
 
@@ -161,7 +149,7 @@ def test_factory_local_default_uses_bundled_model(
         return cache_dir / "bundled.gguf"
 
     monkeypatch.setattr(model_assets, "ensure_bundled_model", fake_ensure)
-    llm = build_llm(make_settings(llm_provider="local", model_cache_dir=tmp_path))
+    llm = build_llm(llm_settings(llm_provider="local", model_cache_dir=tmp_path))
     assert calls == [tmp_path.resolve()]
     assert llm.model_path == tmp_path.resolve() / "bundled.gguf"
 
@@ -169,7 +157,7 @@ def test_factory_local_default_uses_bundled_model(
 def test_factory_openai_with_placeholder_key() -> None:
     from langchain_openai import ChatOpenAI
 
-    settings = make_settings(
+    settings = llm_settings(
         llm_provider="openai",
         openai_base_url="http://127.0.0.1:11434/v1",
         openai_model="qwen2.5:1.5b",
@@ -186,7 +174,7 @@ def test_factory_openai_with_placeholder_key() -> None:
 
 def test_factory_openai_never_logs_the_key(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    settings = make_settings(
+    settings = llm_settings(
         llm_provider="openai",
         openai_base_url="http://127.0.0.1:8080/v1",
         openai_api_key="sk-secret-value-123",
@@ -199,7 +187,7 @@ def test_factory_openai_never_logs_the_key(caplog: pytest.LogCaptureFixture) -> 
 
 def test_factory_openai_without_key_or_url_is_a_clear_error() -> None:
     with pytest.raises(LLMConfigError, match="OPENAI_API_KEY"):
-        build_llm(make_settings(llm_provider="openai"))
+        build_llm(llm_settings(llm_provider="openai"))
 
 
 # --- model assembly ----------------------------------------------------------------------
@@ -356,35 +344,3 @@ def test_installed_part_packages_add_up_to_the_model() -> None:
 
 
 # --- the real model ----------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_real_bundled_model_streams_an_answer() -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install llama-cpp-python==0.3.36)")
-    settings = make_settings(llm_provider="local", llm_context_tokens=1024, llm_max_tokens=16)
-    llm = build_llm(settings)
-    assert isinstance(llm, LlamaCppChatModel)
-    messages = [SystemMessage("用中文简短回答。"), HumanMessage("中国的首都是哪里？")]
-    chunks = [chunk.content for chunk in llm.stream(messages)]
-    text = "".join(chunks)
-    assert text.strip(), chunks
-    assert len([c for c in chunks if c]) >= 1
-    tokens = count_tokens(llm, "梯度下降是一种优化算法。")
-    assert 0 < tokens <= estimate_tokens("梯度下降是一种优化算法。")
-
-
-@pytest.mark.slow
-def test_real_bundled_model_continues_a_prefilled_answer() -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install llama-cpp-python==0.3.36)")
-    settings = make_settings(
-        llm_provider="local", llm_context_tokens=1024, llm_max_tokens=16, llm_temperature=0.0
-    )
-    llm = build_llm(settings)
-    question = HumanMessage("What is the capital of France? Answer in one sentence.")
-    plain = llm.invoke([question]).content
-    continued = llm.invoke([question, AIMessage("Sure! The French capital city is called")])
-    assert "Paris" in plain and "Paris" in continued.content
-    assert continued.content.lstrip().startswith("Paris"), continued.content
-    assert not plain.lstrip().startswith("Paris"), plain

@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SETTINGS_ENV, ingest
 
 from rag.ingest.pipeline import Ingestor
 from rag.ingest.repair import repair
 from rag.store.locking import LOCK_NAME, StoreLocked, store_lock, write_lock
+from tests.helpers import SETTINGS_ENV, ingest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # Another writer, speaking the lock-file protocol with bare fcntl (fast to start):
 # flock the file, write the pid, hold until stdin closes.
@@ -50,7 +50,6 @@ def child_env(settings) -> dict[str, str]:
         EMBEDDING_BACKEND="fake",
         CHUNK_SIZE=str(settings.chunk_size),
         CHUNK_OVERLAP=str(settings.chunk_overlap),
-        PYTHONPATH=str(REPO),
     )
     return env
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from pypdf import PdfReader
 
 from rag.ingest.loaders import LoaderError, is_garbled, load_file, split_markdown_sections
 from rag.ingest.splitter import split_documents
+from tests.helpers import FIXTURES
 
 
 def load(name: str):
