@@ -1,10 +1,11 @@
 """``python -m rag.eval FILE.jsonl [--k N] [--no-llm] [--out OUT.jsonl]``: batch evaluation.
 
 Reads one question per line (``question`` and optionally ``id``, ``evidence``,
-``source``, ``page``, ``keywords``, ``answerable``), answers them all in one
-process, writes one JSON record per question to OUT (or stdout) and prints a
-summary (hit@1/3/5, MRR, keyword coverage, refusal rates, retrieval latency)
-to stderr, or to stdout when OUT is given.
+``source``, ``page``, ``keywords``, ``answerable``, ``turns``: earlier questions
+of the same conversation, asked first), answers them all in one process,
+writes one JSON record per question to OUT (or stdout) and prints a summary
+(hit@1/2/3/5, MRR, keyword coverage, refusal rates, answers with unsupported
+figures, retrieval latency) to stderr, or to stdout when OUT is given.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
         if not isinstance(gold, dict) or not str(gold.get("question", "")).strip():
             raise ValueError(f"{path}:{number}: each line needs a non-empty 'question'")
+        turns = gold.get("turns", [])
+        if not isinstance(turns, list) or not all(isinstance(t, str) and t.strip() for t in turns):
+            raise ValueError(f"{path}:{number}: 'turns' must be a list of earlier questions")
         golds.append(gold)
     if not golds:
         raise ValueError(f"{path}: no questions")
@@ -76,7 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for number, gold in enumerate(golds, start=1):
             qid = str(gold.get("id", number))
-            record = service.ask(gold["question"], k=args.k, use_llm=not args.no_llm, qid=qid)
+            record = service.ask(
+                gold["question"],
+                k=args.k,
+                use_llm=not args.no_llm,
+                qid=qid,
+                turns=gold.get("turns") or (),
+            )
             records.append(record)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
+from rag.answer.facts import unsupported_figures
+
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -84,13 +86,22 @@ def summarize(golds: Sequence[dict[str, Any]], records: Sequence[dict[str, Any]]
         records: Output records, same order.
 
     Returns:
-        ``n``, ``hit@1/3/5``, ``mrr`` (over questions with gold evidence or
+        ``n``, ``hit@1/2/3/5``, ``mrr`` (over questions with gold evidence or
         source), ``keyword_coverage`` (over answered questions with keywords),
-        ``refusal`` rates when present, and retrieval latency percentiles.
+        ``refusal`` rates and ``unsupported_figures`` (the share of answers
+        stating a number or Latin-script name that no passage shown holds)
+        when answers were generated, and retrieval latency percentiles.
     """
-    ranks, coverages = [], []
+    ranks: list[int | None] = []
+    coverages: list[float] = []
+    answered = with_unsupported = 0
     refused_answerable = refused_unanswerable = n_answerable = n_unanswerable = 0
     for gold, rec in zip(golds, records, strict=True):
+        if rec.get("answer") and not rec.get("refused"):
+            answered += 1
+            shown = [str(s.get("text", "")) for s in rec.get("sources", [])]
+            question = str(rec.get("question", ""))
+            with_unsupported += bool(unsupported_figures(rec["answer"], shown, question))
         if gold.get("answerable", True) is False:
             n_unanswerable += 1
             refused_unanswerable += bool(rec.get("refused"))
@@ -105,7 +116,7 @@ def summarize(golds: Sequence[dict[str, Any]], records: Sequence[dict[str, Any]]
                 coverages.append(cov)
     n = len(ranks)
     out: dict[str, Any] = {"n": len(records), "n_scored": n}
-    for k in (1, 3, 5):
+    for k in (1, 2, 3, 5):
         out[f"hit@{k}"] = round(sum(1 for r in ranks if r and r <= k) / n, 4) if n else None
     out["mrr"] = round(sum(1 / r for r in ranks if r) / n, 4) if n else None
     if coverages:
@@ -114,6 +125,7 @@ def summarize(golds: Sequence[dict[str, Any]], records: Sequence[dict[str, Any]]
         out["refused_answerable"] = round(refused_answerable / max(n_answerable, 1), 4)
         if n_unanswerable:
             out["refused_unanswerable"] = round(refused_unanswerable / n_unanswerable, 4)
+        out["unsupported_figures"] = round(with_unsupported / answered, 4) if answered else 0.0
     latencies = [r["timings_ms"]["retrieve"] for r in records]
     out["retrieve_ms_p50"] = round(percentile(latencies, 50), 1)
     out["retrieve_ms_p95"] = round(percentile(latencies, 95), 1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,6 +115,7 @@ class NotesQA:
         k: int | None = None,
         use_llm: bool = True,
         qid: str | None = None,
+        turns: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Answer one question and time each step, as a record of the command-line contract.
 
@@ -123,17 +124,24 @@ class NotesQA:
             k: Passages to retrieve (default: settings).
             use_llm: False to only retrieve (the answer is empty).
             qid: Identifier copied into the record.
+            turns: Earlier questions of the same conversation, answered first (with
+                the LLM) so that ``question`` is asked as their follow-up; without
+                the LLM there is no conversation and ``question`` is retrieved as asked.
 
         Returns:
-            The record (see :mod:`rag.services.records`).
+            The record (see :mod:`rag.services.records`) of ``question`` alone.
         """
+        history: list[tuple[str, str]] = []
+        if use_llm:
+            for turn in turns:
+                history.append((turn, self.answerer.answer(turn, history, k).text))
         start = time.perf_counter()
         record: dict[str, Any] = {"id": qid, "question": question, "answer": ""}
         timings: dict[str, float] = {}
         docs: list[Document] = []
         retrieved = start
         if use_llm:
-            for event in self.answerer.stream(question, k=k):
+            for event in self.answerer.stream(question, history, k):
                 if event.kind == "sources":
                     docs, retrieved = event.docs, time.perf_counter()
                     timings["rewrite"] = round(event.rewrite_ms, 1)

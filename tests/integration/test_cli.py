@@ -186,6 +186,14 @@ def test_eval_rejects_invalid_json(tmp_path):
         ),
         ('["a list"]\n', ":1: each line needs a non-empty 'question'"),
         ("\n\n", ": no questions"),
+        (
+            '{"question": "它呢？", "turns": "什么是微调？"}\n',
+            ":1: 'turns' must be a list of earlier questions",
+        ),
+        (
+            '{"question": "它呢？", "turns": ["", "x"]}\n',
+            ":1: 'turns' must be a list of earlier questions",
+        ),
     ],
 )
 def test_eval_rejects_lines_without_question(tmp_path, capsys, content, message):

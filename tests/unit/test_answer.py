@@ -335,3 +335,14 @@ def test_a_local_model_starts_a_chinese_answer_with_a_quote_that_is_checked(kb, 
     events = list(answerer.stream("微调需要什么？"))
     assert llm.prompts[-1][-1].content == ANSWER_PREFILLS["zh"] == "笔记原文：“"
     assert events[-1].text == "笔记原文：“微调需要标注数据和训练算力。”[1]\n\n所以要准备数据。"
+
+
+def test_a_follow_up_is_asked_after_its_turns_and_scored_alone(kb, data_dir):
+    setup_notes(kb, data_dir)
+    llm = RecordingFake(prompts=[], responses=["微调需要哪些资源？"])
+    service = NotesQA(kb, answerer=make_answerer(kb, llm))
+    record = service.ask("它需要什么？", turns=["什么是微调？"])
+    condense = [p for p in llm.prompts if "后续问题 / Follow-up: 它需要什么？" in p[-1].text]
+    assert len(condense) == 1 and "用户: 什么是微调？" in condense[0][-1].text
+    assert record["question"] == "它需要什么？"
+    assert record["sources"][0]["source"] == "ft.txt"

@@ -86,6 +86,7 @@ def test_summarize_retrieval_only_batch():
         "n": 5,
         "n_scored": 4,
         "hit@1": 0.25,
+        "hit@2": 0.25,
         "hit@3": 0.5,
         "hit@5": 0.75,
         "mrr": round((1 + 1 / 3 + 1 / 5) / 4, 4),
@@ -115,6 +116,22 @@ def test_summarize_with_answers_and_refusals():
     assert summary["keyword_coverage"] == 0.5  # refused answers are not scored
     assert summary["refused_answerable"] == 0.5
     assert summary["refused_unanswerable"] == 0.5
+    assert summary["unsupported_figures"] == 0.0
+
+
+def test_summarize_counts_answers_with_figures_no_passage_holds():
+    golds = [{"question": "GPT-4 在 MMLU 上得了多少分？"}, {"question": "q2"}, {"question": "q3"}]
+    records = [
+        {
+            **record(
+                [src("GPT-4 是一个多模态模型")], answer="GPT-4 的得分为 86.4 分[1]", refused=False
+            ),
+            "question": "GPT-4 在 MMLU 上得了多少分？",
+        },
+        record([src("BERT 有 3.4 亿参数")], answer="BERT 有 3.4 亿参数[1]", refused=False),
+        record([src("x")], answer="笔记中没有找到相关内容。", refused=True),
+    ]
+    assert summarize(golds, records)["unsupported_figures"] == 0.5
 
 
 def test_summarize_without_scorable_questions():
