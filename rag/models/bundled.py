@@ -24,7 +24,6 @@ file keeps working even if the part packages are gone.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import json
@@ -33,9 +32,11 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from rag.models.files import exclusive_lock, file_sha256, fsync_dir, unlink
 
 logger = logging.getLogger(__name__)
 
@@ -184,14 +185,14 @@ def ensure_model_file(
     dest = Path(dest)
     sha256 = sha256.lower()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(dest.with_name(dest.name + _LOCK_SUFFIX)):
+    with exclusive_lock(dest.with_name(dest.name + _LOCK_SUFFIX)):
         _remove_stale_temporaries(dest)
         if dest.exists():
             if _verify_existing(dest, size, sha256):
                 return dest
             logger.warning("%s is incomplete or corrupt; rebuilding it", dest)
-            _unlink(dest)
-            _unlink(_stamp_path(dest))
+            unlink(dest)
+            unlink(_stamp_path(dest))
         part_paths = [Path(p) for p in (parts() if callable(parts) else parts)]
         _assemble(part_paths, dest, size, sha256)
     return dest
@@ -243,9 +244,9 @@ def _assemble(part_paths: list[Path], dest: Path, size: int, sha256: str) -> Non
             )
         tmp.chmod(0o644)
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except BaseException:
-        _unlink(tmp)
+        unlink(tmp)
         raise
     _write_stamp(dest, sha256)
     logger.info("assembled %s in %.1f s", dest, time.monotonic() - started)
@@ -268,24 +269,6 @@ def _verify_existing(dest: Path, size: int, sha256: str) -> bool:
         return False
     _write_stamp(dest, sha256)
     return True
-
-
-def file_sha256(path: Path) -> str:
-    """Compute the sha256 of a file by streaming it.
-
-    Args:
-        path: The file.
-
-    Returns:
-        Lower-case hex digest.
-    """
-    digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    with Path(path).open("rb") as src:
-        while n := src.readinto(buffer):
-            digest.update(view[:n])
-    return digest.hexdigest()
 
 
 def _stamp_path(dest: Path) -> Path:
@@ -319,42 +302,11 @@ def _write_stamp(dest: Path, sha256: str) -> None:
         os.replace(tmp, stamp)
     except OSError as exc:  # a missing stamp only costs a rehash next time
         logger.warning("could not write %s: %s", stamp, exc)
-        _unlink(tmp)
+        unlink(tmp)
 
 
 def _remove_stale_temporaries(dest: Path) -> None:
     """Delete temporary files left by an interrupted assembly (we hold the lock)."""
     for leftover in dest.parent.glob(dest.name + ".*" + _TMP_SUFFIX):
         logger.info("removing leftover %s", leftover)
-        _unlink(leftover)
-
-
-@contextlib.contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive ``fcntl.flock`` on ``lock_path`` for the block."""
-    import fcntl
-
-    with lock_path.open("a") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            logger.info("waiting for another process to finish with %s", lock_path)
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+        unlink(leftover)

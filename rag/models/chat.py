@@ -146,6 +146,7 @@ def build_llm(settings: Settings) -> BaseChatModel:
             n_threads=settings.llm_threads or os.cpu_count() or 1,
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
+            prompt_lookup=settings.llm_prompt_lookup,
         )
     if provider == "openai":
         from langchain_openai import ChatOpenAI

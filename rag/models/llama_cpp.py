@@ -40,14 +40,14 @@ logger = logging.getLogger(__name__)
 
 LLAMA_CPP_PIP = "pip install llama-cpp-python==0.3.36"
 
-_llama_cache: dict[tuple[str, int], tuple[Llama, threading.Lock]] = {}
+_llama_cache: dict[tuple[str, int, int], tuple[Llama, threading.Lock]] = {}
 _llama_cache_lock = threading.Lock()
 
 
 def _get_llama_entry(
-    model_path: Path, n_ctx: int, n_threads: int | None
+    model_path: Path, n_ctx: int, n_threads: int | None, prompt_lookup: int = 0
 ) -> tuple[Llama, threading.Lock]:
-    key = (str(Path(model_path).resolve()), n_ctx)
+    key = (str(Path(model_path).resolve()), n_ctx, prompt_lookup)
     with _llama_cache_lock:
         entry = _llama_cache.get(key)
         if entry is None:
@@ -60,8 +60,14 @@ def _get_llama_entry(
             threads = n_threads or os.cpu_count() or 1
             logger.info("loading %s (n_ctx=%d, %d threads)", key[0], n_ctx, threads)
             started = time.monotonic()
+            draft = None
+            if prompt_lookup:
+                from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+                draft = LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)
             llama = Llama(
                 model_path=key[0],
+                draft_model=draft,
                 n_ctx=n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,
@@ -133,6 +139,8 @@ class LlamaCppChatModel(BaseChatModel):
     top_p: float = 0.8
     repeat_penalty: float = 1.05
     seed: int | None = None
+    #: Tokens proposed per step by prompt-lookup decoding (0: off).
+    prompt_lookup: int = 0
 
     @property
     def _llm_type(self) -> str:
@@ -152,7 +160,7 @@ class LlamaCppChatModel(BaseChatModel):
     @property
     def client(self) -> Llama:
         """The shared ``llama_cpp.Llama`` (loads it on first access)."""
-        return _get_llama_entry(self.model_path, self.n_ctx, self.n_threads)[0]
+        return _get_llama_entry(self.model_path, self.n_ctx, self.n_threads, self.prompt_lookup)[0]
 
     def count_tokens(self, text: str) -> int:
         """Count tokens with the model's own tokenizer (loads the model if needed).
@@ -201,7 +209,9 @@ class LlamaCppChatModel(BaseChatModel):
         }
         if kwargs:
             logger.debug("ignoring unsupported call options: %s", sorted(kwargs))
-        llama, lock = _get_llama_entry(self.model_path, self.n_ctx, self.n_threads)
+        llama, lock = _get_llama_entry(
+            self.model_path, self.n_ctx, self.n_threads, self.prompt_lookup
+        )
         formatter = _chat_formatter(llama) if prefill else None
         if prefill and formatter is None:
             logger.warning("%s has no chat template: answer prefill ignored", llama.model_path)

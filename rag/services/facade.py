@@ -332,16 +332,35 @@ class NotesQA:
 
     # -- first start -------------------------------------------------------
 
+    def prepare_models(self) -> list[str]:
+        """Build what the models need on disk now (the e5 folder, the GGUF), not on first use.
+
+        Returns:
+            One line per model: what it is and how long it took.
+        """
+        lines = []
+        started = time.perf_counter()
+        self.kb.embeddings.embed_query("预热 warm-up")
+        lines.append(
+            f"embeddings: {self.kb.embeddings.model_id} on {self.kb.embeddings.engine_name} "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
+        started = time.perf_counter()
+        llm = self.answerer.llm
+        lines.append(f"chat model: {type(llm).__name__} ({time.perf_counter() - started:.1f} s)")
+        return lines
+
     def start_warm_up(self) -> None:
-        """Load the LLM and its system prompt in the background (local model only)."""
+        """Load the embedder, and the LLM with its system prompt, in the background."""
 
         def run() -> None:
             try:
+                self.kb.embeddings.embed_query("预热 warm-up")
                 self.answerer.warm_up()
             except Exception:  # the first question will report the real error
-                logger.exception("LLM warm-up failed")
+                logger.exception("warm-up failed")
 
-        threading.Thread(target=run, name="llm-warm-up", daemon=True).start()
+        threading.Thread(target=run, name="warm-up", daemon=True).start()
 
     def start_initial_ingest(self) -> bool:
         """Ingest the data dir in a background thread if the store is empty.

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from rag.models.embeddings import build_embeddings, model_id_of
+from rag.models.embeddings import (
+    build_embeddings,
+    embedding_model_id,
+    engine_of,
+    model_id_of,
+)
 from rag.store.chroma import (
     all_ids,
     all_metadatas,
@@ -49,52 +54,83 @@ LEXICAL_FILE = "lexical.npz"
 class TimedEmbeddings(Embeddings):
     """Wraps an embedder: a persistent cache in front, timing and progress events.
 
-    ``seconds`` is the time spent inside the real model, ``embedded`` the
-    texts it embedded, ``cached`` the texts served from the cache.
+    The real embedder is created on first use, so that opening a store (or an
+    ingest with nothing to embed) loads no model. Texts the cache lacks are
+    embedded longest first, ``batch_size`` at a time, so that a batch's texts
+    have similar lengths and padding costs little. ``seconds`` is the time spent
+    inside the real model, ``embedded`` the texts it embedded, ``cached`` the
+    texts served from the cache.
     """
 
     def __init__(
-        self, inner: Embeddings, batch_size: int = 32, cache: EmbeddingCache | None = None
+        self,
+        inner: Embeddings | Callable[[], Embeddings],
+        model_id: str,
+        batch_size: int = 32,
+        cache: EmbeddingCache | None = None,
     ) -> None:
-        """Wrap ``inner``; ``model_id`` is passed through.
+        """Wrap ``inner``.
 
         Args:
-            inner: The real embedder.
+            inner: The real embedder, or a function that creates it.
+            model_id: The real embedder's model id (known without creating it).
             batch_size: Texts per call into ``inner`` (and per progress event).
             cache: Optional persistent cache of passage vectors.
         """
-        self.inner = inner
+        self._inner = inner if isinstance(inner, Embeddings) else None
+        self._factory = None if isinstance(inner, Embeddings) else inner
+        self._lock = threading.Lock()
         self.batch_size = batch_size
         self.cache = cache
         self.cached = 0
-        self.model_id = getattr(inner, "model_id", type(inner).__name__)
+        self.model_id = model_id
         self.seconds = 0.0
         self.embedded = 0
         self.listeners: list[Callable[[int], None]] = []
 
+    @property
+    def engine_name(self) -> str:
+        """What runs the real embedder (loads it)."""
+        return engine_of(self.inner)
+
+    @property
+    def inner(self) -> Embeddings:
+        """The real embedder (created on first access)."""
+        with self._lock:
+            if self._inner is None:
+                assert self._factory is not None  # set whenever _inner is not
+                self._inner = self._factory()
+            return self._inner
+
+    def _notify(self, count: int) -> None:
+        for listener in list(self.listeners):
+            listener(count)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages in batches, timing them and notifying listeners."""
-        vectors: list[list[float]] = []
-        for begin in range(0, len(texts), self.batch_size):
-            batch = texts[begin : begin + self.batch_size]
-            found: list[list[float] | None] = (
-                self.cache.get_many(batch) if self.cache is not None else [None] * len(batch)
-            )
-            missing = [t for t, v in zip(batch, found, strict=True) if v is None]
-            fresh: list[list[float]] = []
-            if missing:
-                start = time.perf_counter()
-                fresh = self.inner.embed_documents(missing)
-                self.seconds += time.perf_counter() - start
-                self.embedded += len(missing)
-                if self.cache is not None:
-                    self.cache.put_many(missing, fresh)
-            computed = iter(fresh)
-            vectors.extend(v if v is not None else next(computed) for v in found)
-            self.cached += len(batch) - len(missing)
-            for listener in list(self.listeners):
-                listener(len(batch))
-        return vectors
+        """Embed passages, from the cache where it has them; times the model and notifies."""
+        found: list[list[float] | None] = (
+            self.cache.get_many(texts) if self.cache is not None else [None] * len(texts)
+        )
+        missing = sorted(
+            (i for i, vector in enumerate(found) if vector is None), key=lambda i: -len(texts[i])
+        )
+        if len(missing) < len(texts):
+            self.cached += len(texts) - len(missing)
+            self._notify(len(texts) - len(missing))
+        for begin in range(0, len(missing), self.batch_size):
+            rows = missing[begin : begin + self.batch_size]
+            batch = [texts[i] for i in rows]
+            inner = self.inner
+            start = time.perf_counter()
+            fresh = inner.embed_documents(batch)
+            self.seconds += time.perf_counter() - start
+            self.embedded += len(batch)
+            if self.cache is not None:
+                self.cache.put_many(batch, fresh)
+            for row, vector in zip(rows, fresh, strict=True):
+                found[row] = vector
+            self._notify(len(batch))
+        return [vector for vector in found if vector is not None]
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a question."""
@@ -118,14 +154,18 @@ class KnowledgeBase:
 
     @cached_property
     def embeddings(self) -> TimedEmbeddings:
-        """The embedder, behind the persistent cache, wrapped for timing."""
-        inner = self._embeddings or build_embeddings(self.settings)
+        """The embedder, behind the persistent cache, wrapped for timing (loaded on first use)."""
+        given = self._embeddings
+        model_id = model_id_of(given) if given is not None else embedding_model_id(self.settings)
         cache = None
         if self.settings.embedding_cache:
             cache = EmbeddingCache(
-                self.settings.vectorstore_dir / "embedding_cache.sqlite3", model_id_of(inner)
+                self.settings.vectorstore_dir / "embedding_cache.sqlite3", model_id
             )
-        return TimedEmbeddings(inner, self.settings.embedding_batch_size, cache)
+        inner: Embeddings | Callable[[], Embeddings] = given or (
+            lambda: build_embeddings(self.settings)
+        )
+        return TimedEmbeddings(inner, model_id, self.settings.embedding_batch_size, cache)
 
     @cached_property
     def client(self) -> ClientAPI:

