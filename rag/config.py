@@ -76,10 +76,16 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(80, ge=40, description="Overlap between chunks in characters.")
 
     top_k: int = Field(5, ge=1, le=50, description="Chunks returned per question.")
-    fetch_k: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
-    vector_weight: float = Field(1.0, ge=0.0, description="Weight of vector ranks in fusion.")
-    bm25_weight: float = Field(1.0, ge=0.0, description="Weight of BM25 ranks in fusion.")
+    fetch_k: int = Field(40, ge=1, le=500, description="Candidates per retriever before fusion.")
+    vector_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the chunk's cosine similarity in the fused score."
+    )
+    sentence_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the best sentence's cosine similarity."
+    )
+    bm25_weight: float = Field(
+        0.05, ge=0.0, description="Weight of BM25 (relative to the question's best) in the score."
+    )
 
     refuse_below_zh: float = Field(
         0.88, description="Refuse a Chinese question when the best cosine is below this."

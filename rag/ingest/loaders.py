@@ -18,6 +18,8 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
+from rag.ingest.structure import document_title, looks_like_markdown, text_sections
+
 logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
@@ -27,8 +29,6 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | PDF_SUFFIXES
 #: Share of "readable" characters below which PDF text counts as garbled.
 GARBLE_THRESHOLD = 0.7
 
-_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
 #: A PDF line break between two Chinese characters is a hard wrap, not a paragraph end.
 _HARD_WRAP_RE = re.compile(
     r"([\u4e00-\u9fff，、；：“”（）])[ \t]*\n[ \t]*(?=[\u4e00-\u9fff，、；：“”（）])"
@@ -143,64 +143,31 @@ def _control_ratio(text: str) -> float:
     return controls / max(len(text), 1)
 
 
-def load_text(path: Path, source: str) -> list[Document]:
-    """Load a plain-text note as one document.
+def load_text(path: Path, source: str, markdown: bool = False) -> list[Document]:
+    """Load a text note as one document per section, each with its heading path.
+
+    A ``.txt`` note that is really Markdown (front matter, ATX headings) is
+    read as Markdown; otherwise short heading-like lines cut the sections (see
+    :mod:`rag.ingest.structure`).
 
     Args:
         path: File to read.
         source: Value of the ``source`` metadata.
+        markdown: The file is Markdown by its name.
 
     Returns:
-        One document with ``offset`` 0.
+        Documents with ``heading`` (empty before the first heading), ``offset``
+        and the note's ``title``.
     """
     text = decode_text(path.read_bytes(), source)
-    return [Document(page_content=text, metadata={"source": source, "offset": 0})]
-
-
-def split_markdown_sections(text: str) -> list[tuple[str, int, str]]:
-    """Cut Markdown at ATX headings, ignoring headings inside code fences.
-
-    Args:
-        text: Markdown source.
-
-    Returns:
-        ``(heading_path, offset, section_text)`` triples in file order; the
-        heading path joins the enclosing headings with `` > ``.
-    """
-    sections: list[tuple[str, int, str]] = []
-    stack: list[tuple[int, str]] = []
-    start, heading, offset, in_fence = 0, "", 0, False
-    for line in text.splitlines(keepends=True):
-        if _FENCE_RE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING_RE.match(line.rstrip("\n"))
-        if match:
-            sections.append((heading, start, text[start:offset]))
-            level, title = len(match.group(1)), match.group(2).strip()
-            stack = [(lvl, t) for lvl, t in stack if lvl < level] + [(level, title)]
-            heading, start = " > ".join(t for _, t in stack), offset
-        offset += len(line)
-    sections.append((heading, start, text[start:]))
-    return [s for s in sections if s[2].strip()]
-
-
-def load_markdown(path: Path, source: str) -> list[Document]:
-    """Load a Markdown note as one document per heading section.
-
-    Args:
-        path: File to read.
-        source: Value of the ``source`` metadata.
-
-    Returns:
-        Documents with ``heading`` (may be empty before the first heading) and ``offset``.
-    """
-    text = decode_text(path.read_bytes(), source)
+    sections = text_sections(text, markdown or looks_like_markdown(text))
+    title = document_title(text, sections)
     return [
         Document(
             page_content=section,
-            metadata={"source": source, "heading": heading, "offset": offset},
+            metadata={"source": source, "heading": heading, "offset": offset, "title": title},
         )
-        for heading, offset, section in split_markdown_sections(text)
+        for heading, offset, section in sections
     ]
 
 
@@ -304,6 +271,9 @@ def load_pdf(path: Path, source: str) -> list[Document]:
                 metadata={"source": source, "page": number, "offset": 0},
             )
         )
+    title = document_title(docs[0].page_content, []) if docs else ""
+    for doc in docs:
+        doc.metadata["title"] = title
     if not docs:
         if not pages:
             raise LoaderError(f"{source}: the PDF has no pages")
@@ -342,8 +312,6 @@ def load_file(path: Path, source: str) -> list[Document]:
     try:
         if suffix in PDF_SUFFIXES:
             return load_pdf(path, source)
-        if suffix in (".md", ".markdown"):
-            return load_markdown(path, source)
-        return load_text(path, source)
+        return load_text(path, source, markdown=suffix in (".md", ".markdown"))
     except OSError as exc:
         raise LoaderError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc

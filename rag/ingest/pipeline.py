@@ -303,6 +303,9 @@ class Ingestor:
             # otherwise drop (and re-embed) this file's chunks of later batches.
             batch_size=len(chunks),
         )
+        # Sentence vectors for sentence-level similarity at question time (only the
+        # sentences not seen before are embedded).
+        self.kb.sentence_matrices([c.page_content for c in chunks])
         pages = len({c.metadata.get("page") for c in chunks if c.metadata.get("page")})
         self.kb.record_manager.put_file(
             FileRecord(source, len(chunks), pages, prepared.fingerprint, time.time())

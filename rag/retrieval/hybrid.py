@@ -1,9 +1,17 @@
-"""Hybrid retrieval: vector search and BM25 fused by reciprocal rank fusion.
+"""Hybrid retrieval: chunk vectors, sentence vectors and BM25, fused by score.
 
 :class:`HybridRetriever` is a LangChain :class:`BaseRetriever`, so it plugs
-into LCEL chains. Each returned document carries ``rank`` (1-based),
-``score`` (fused RRF score), ``vector_score`` (cosine similarity, when the
-chunk was among the vector candidates), ``bm25_score`` and ``id``.
+into LCEL chains. The candidates are the ``fetch_k`` nearest chunks by vector
+and the ``fetch_k`` best by BM25. Each candidate is scored by
+
+    vector_weight · cos(question, chunk) + sentence_weight · max cos(question, sentence)
+    + bm25_weight · BM25 / best BM25 of the question,
+
+so a chunk wins when it is close as a whole, when one of its sentences says
+what was asked (most questions ask about one sentence of a chunk), and when it
+shares the question's rarer words. Each returned document carries ``rank``
+(1-based), ``score`` (the fused score), ``vector_score``, ``sentence_score``
+(cosine similarities), ``bm25_score`` and ``id``.
 """
 
 from __future__ import annotations
@@ -11,11 +19,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
 from rag.text.glossary import expand_query
 
 if TYPE_CHECKING:
@@ -24,37 +34,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def rrf_fuse(
-    rankings: list[list[str]], weights: list[float], k: int = 60
-) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion of several ranked id lists.
-
-    Args:
-        rankings: Ranked lists of ids, best first.
-        weights: One weight per list.
-        k: RRF constant; larger flattens the rank differences.
-
-    Returns:
-        ``(id, fused_score)`` pairs, best first; ties keep first-seen order.
-    """
-    scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda kv: -kv[1])
-
-
 class HybridRetriever(BaseRetriever):
-    """Top-k chunks of a :class:`KnowledgeBase` by fused vector and BM25 ranks."""
+    """Top-k chunks of a :class:`KnowledgeBase` by fused chunk, sentence and BM25 scores."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     kb: Any
     k: int = 5
-    fetch_k: int = 30
-    rrf_k: int = 60
+    fetch_k: int = 40
     vector_weight: float = 1.0
-    bm25_weight: float = 1.0
+    sentence_weight: float = 1.0
+    bm25_weight: float = 0.05
     expand_vector: bool = True
 
     @classmethod
@@ -73,8 +63,8 @@ class HybridRetriever(BaseRetriever):
             kb=kb,
             k=k or s.top_k,
             fetch_k=max(s.fetch_k, k or s.top_k),
-            rrf_k=s.rrf_k,
             vector_weight=s.vector_weight,
+            sentence_weight=s.sentence_weight,
             bm25_weight=s.bm25_weight,
         )
 
@@ -102,33 +92,49 @@ class HybridRetriever(BaseRetriever):
             return []
         fetch = max(self.fetch_k, k)
         expanded = " ".join([query, *expand_query(query, lexical.glossary())])
-        # Candidates are ranked by id alone; texts and metadata are read once,
-        # for the k chunks that survive fusion.
-        vector_hits = self.kb.vector_search(
-            self.kb.embeddings.embed_query(expanded if self.expand_vector else query), fetch
+        vector = np.asarray(
+            self.kb.embeddings.embed_query(expanded if self.expand_vector else query),
+            dtype=np.float32,
         )
-        vector_scores = {chunk_id: 1.0 - float(distance) for chunk_id, distance in vector_hits}
-        bm25_hits = lexical.search(expanded, fetch)
-        bm25_scores = dict(bm25_hits)
-        fused = rrf_fuse(
-            [list(vector_scores), [i for i, _ in bm25_hits]],
-            [self.vector_weight, self.bm25_weight],
-            self.rrf_k,
-        )[:k]
-        docs = self.kb.fetch_documents([i for i, _ in fused])
+        vector_scores = {
+            chunk_id: 1.0 - float(distance)
+            for chunk_id, distance in self.kb.vector_search(vector.tolist(), fetch)
+        }
+        bm25_scores = dict(lexical.search(expanded, fetch))
+        candidates = list(dict.fromkeys([*vector_scores, *bm25_scores]))
+        docs = self.kb.fetch_documents(candidates)
+        # Not in the store: the BM25 index briefly ahead of it, or a chunk just deleted.
+        candidates = [chunk_id for chunk_id in candidates if chunk_id in docs]
+        lacking = [chunk_id for chunk_id in candidates if chunk_id not in vector_scores]
+        for chunk_id, stored in self.kb.chunk_vectors(lacking).items():
+            vector_scores[chunk_id] = float(stored @ vector)
+        matrices = self.kb.sentence_matrices(
+            [docs[chunk_id].page_content for chunk_id in candidates],
+            max_new=MAX_QUERY_TIME_SENTENCES,
+        )
+        best_bm25 = max(bm25_scores.values(), default=0.0) or 1.0
+        scored = []
+        for chunk_id, matrix in zip(candidates, matrices, strict=True):
+            whole = vector_scores.get(chunk_id, 0.0)
+            sentence = float((matrix @ vector).max()) if matrix is not None else whole
+            keywords = bm25_scores.get(chunk_id, 0.0) / best_bm25
+            score = (
+                self.vector_weight * whole
+                + self.sentence_weight * sentence
+                + self.bm25_weight * keywords
+            )
+            scored.append((score, chunk_id, whole, sentence))
+        scored.sort(key=lambda item: -item[0])
         results: list[Document] = []
-        for chunk_id, score in fused:
-            doc = docs.get(chunk_id)
-            if doc is None:  # not in the store: BM25 index briefly ahead, or just deleted
-                continue
+        for score, chunk_id, whole, sentence in scored[:k]:
+            doc = docs[chunk_id]
             meta = dict(doc.metadata)
             meta.update(
                 id=chunk_id,
                 rank=len(results) + 1,
                 score=round(score, 6),
-                vector_score=round(vector_scores[chunk_id], 4)
-                if chunk_id in vector_scores
-                else None,
+                vector_score=round(whole, 4),
+                sentence_score=round(sentence, 4),
                 bm25_score=round(bm25_scores[chunk_id], 4) if chunk_id in bm25_scores else None,
             )
             results.append(Document(page_content=doc.page_content, metadata=meta, id=chunk_id))

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
@@ -198,6 +199,19 @@ def get_chunks(
         yield from zip(
             got["ids"], got["documents"] or [], [dict(m or {}) for m in metas], strict=True
         )
+
+
+def chunk_embeddings(collection: Collection, ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """Stored vectors of the chunks with these ids (unknown ids are left out)."""
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(ids), ID_BATCH):
+        got = collection.get(ids=list(ids[start : start + ID_BATCH]), include=["embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        out.update(
+            (chunk_id, np.asarray(vector, dtype=np.float32))
+            for chunk_id, vector in zip(got["ids"], vectors, strict=True)
+        )
+    return out
 
 
 def nearest(collection: Collection, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
@@ -28,6 +29,7 @@ from rag.store.chroma import (
     all_ids,
     all_metadatas,
     build_client,
+    chunk_embeddings,
     drop_collection,
     get_chunks,
     nearest,
@@ -37,6 +39,7 @@ from rag.store.chroma import (
 from rag.store.embedding_cache import EmbeddingCache
 from rag.store.lexical import LexicalIndex
 from rag.store.records import SQLiteRecordManager
+from rag.text.sentences import split_sentences
 
 if TYPE_CHECKING:
     from chromadb import Collection
@@ -49,6 +52,11 @@ logger = logging.getLogger(__name__)
 
 #: The BM25 index beside the store.
 LEXICAL_FILE = "lexical.npz"
+#: Sentence vectors of the chunks, by sentence text, beside the store.
+SENTENCE_FILE = "sentence_vectors.sqlite3"
+#: At most this many sentences are embedded while answering a question (a store
+#: built before sentence vectors existed gets them at its next ingest instead).
+MAX_QUERY_TIME_SENTENCES = 32
 
 
 class TimedEmbeddings(Embeddings):
@@ -135,6 +143,21 @@ class TimedEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed a question."""
         return self.inner.embed_query(text)
+
+    def embed_sentences(self, texts: list[str]) -> list[list[float]]:
+        """Embed sentences as passages: timed, but no cache and no progress events."""
+        vectors: list[list[float]] = []
+        ordered = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        found: list[list[float]] = [[] for _ in texts]
+        for begin in range(0, len(ordered), self.batch_size):
+            rows = ordered[begin : begin + self.batch_size]
+            start = time.perf_counter()
+            fresh = self.inner.embed_documents([texts[i] for i in rows])
+            self.seconds += time.perf_counter() - start
+            for row, vector in zip(rows, fresh, strict=True):
+                found[row] = vector
+        vectors.extend(found)
+        return vectors
 
 
 class KnowledgeBase:
@@ -253,6 +276,49 @@ class KnowledgeBase:
     def fetch_texts(self, ids: list[str]) -> dict[str, str]:
         """Chunk texts by id."""
         return {chunk_id: text or "" for chunk_id, text, _ in self.chunks(ids)}
+
+    @cached_property
+    def sentence_vectors(self) -> EmbeddingCache:
+        """Vectors of the chunks' sentences, keyed by model and sentence text."""
+        return EmbeddingCache(
+            self.settings.vectorstore_dir / SENTENCE_FILE, self.embeddings.model_id
+        )
+
+    def sentence_matrices(
+        self, texts: Sequence[str], max_new: int | None = None
+    ) -> list[np.ndarray | None]:
+        """For each chunk text, the unit vectors of its sentences (one row each).
+
+        Sentences without a stored vector are embedded and stored, at most
+        ``max_new`` of them (None: all); a chunk that still lacks one gets None.
+
+        Args:
+            texts: Chunk texts.
+            max_new: Limit on sentences embedded now.
+
+        Returns:
+            One ``(n_sentences, dim)`` float32 matrix per text, or None.
+        """
+        per_text = [split_sentences(text) for text in texts]
+        unique = list(dict.fromkeys(s for sentences in per_text for s in sentences))
+        found = dict(zip(unique, self.sentence_vectors.get_many(unique), strict=True))
+        missing = [s for s, v in found.items() if v is None]
+        if missing and (max_new is None or len(missing) <= max_new):
+            fresh = self.embeddings.embed_sentences(missing)
+            self.sentence_vectors.put_many(missing, fresh)
+            found.update(zip(missing, fresh, strict=True))
+        matrices: list[np.ndarray | None] = []
+        for sentences in per_text:
+            rows = [found[s] for s in sentences]
+            if not rows or any(r is None for r in rows):
+                matrices.append(None)
+            else:
+                matrices.append(np.asarray(rows, dtype=np.float32))
+        return matrices
+
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of chunks by id (unknown ids are left out)."""
+        return chunk_embeddings(self.collection, ids)
 
     def sync_lexical(self) -> None:
         """Bring the BM25 index in step with the collection and save it."""

@@ -170,7 +170,7 @@ _PAIR_RE = re.compile(
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 #: Words that end the lead-in before a term: "研究人员引入了检索增强生成" → "检索增强生成".
 _BOUNDARY_RE = re.compile(
-    r"通过|进行|使用|包括|称为|属于|关于|以及|[的了是和与或在将把对从为以被即由及到用、，它]"
+    r"通过|进行|使用|包括|称为|属于|关于|以及|[的了是和与或在将把对从为以被即由及到用等、，它]"
 )
 
 

@@ -12,9 +12,9 @@ from rag.ingest.loaders import (
     decode_text,
     is_garbled,
     load_file,
-    split_markdown_sections,
 )
 from rag.ingest.splitter import split_documents
+from rag.ingest.structure import markdown_sections
 from rag.ingest.uploads import UploadError, safe_filename
 
 FUZZ = settings(
@@ -73,7 +73,7 @@ def test_splitter_keeps_all_text_within_size(text, size, overlap):
 @FUZZ
 @given(st.text(max_size=2000))
 def test_markdown_sections_cover_the_text(text):
-    sections = split_markdown_sections(text)
+    sections = markdown_sections(text)
     for heading, offset, body in sections:
         assert text[offset : offset + len(body)] == body
         assert "\n" not in heading

@@ -88,7 +88,7 @@ def test_edit_changes_only_that_files_chunks(kb, corpus, data_dir):
     for source in ("gbk_note.txt", "headings.md", "multipage.pdf"):
         assert after[source] == before[source]
     assert after["bom_note.txt"] != before["bom_note.txt"]
-    assert kb.embeddings.inner.calls == calls + 1
+    assert kb.embeddings.inner.calls == calls + 2  # the edited chunk, then its new sentence
     texts = kb.collection.get(include=["documents"])["documents"]
     assert not any(OLD_SENTENCE in t for t in texts)
     assert sum(NEW_SENTENCE in t for t in texts) >= 1
@@ -280,7 +280,8 @@ def test_metadata_of_gbk_markdown_and_pdf(kb, settings, add_fixture, data_dir):
     gbk = chroma_chunks(kb, "sub/gbk_note.txt")
     text = (data_dir / "sub/gbk_note.txt").read_bytes().decode("gbk")
     for chunk, meta in gbk:
-        assert set(meta) == {"source", "chunk_index", "start_index"}
+        assert set(meta) == {"source", "chunk_index", "start_index", "heading", "title"}
+        assert meta["title"] == "注意力机制学习笔记"
         assert text[meta["start_index"] : meta["start_index"] + len(chunk)] == chunk
     assert "自注意力机制让每个词元都能关注序列中的其他词元。" in "".join(c for c, _ in gbk)
 
@@ -293,7 +294,7 @@ def test_metadata_of_gbk_markdown_and_pdf(kb, settings, add_fixture, data_dir):
 
     pdf = chroma_chunks(kb, "multipage.pdf")
     assert sorted({m["page"] for _, m in pdf}) == [1, 3]
-    assert all(set(m) == {"source", "page", "chunk_index", "start_index"} for _, m in pdf)
+    assert all(set(m) == {"source", "page", "chunk_index", "start_index", "title"} for _, m in pdf)
     assert pdf[0][1]["start_index"] == 0
     assert pdf[0][0].startswith("第一页讲的是检索增强生成。")
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from rag.ingest.loaders import LoaderError, is_garbled, load_file, split_markdown_sections
+from rag.ingest.loaders import LoaderError, is_garbled, load_file
 from rag.ingest.splitter import split_documents
+from rag.ingest.structure import markdown_sections
 from tests.helpers import FIXTURES
 
 
@@ -20,7 +21,12 @@ def test_gbk_text_decodes():
     (doc,) = load("gbk_note.txt")
     assert doc.page_content.startswith("注意力机制学习笔记\n\n注意力机制的核心思想是：")
     assert "自注意力机制让每个词元都能关注序列中的其他词元。" in doc.page_content
-    assert doc.metadata == {"source": "gbk_note.txt", "offset": 0}
+    assert doc.metadata == {
+        "source": "gbk_note.txt",
+        "offset": 0,
+        "heading": "注意力机制学习笔记",  # a short first line above longer text
+        "title": "注意力机制学习笔记",
+    }
 
 
 def test_utf8_bom_and_crlf():
@@ -49,7 +55,7 @@ def test_markdown_heading_paths():
 
 def test_markdown_ignores_headings_in_code_fences():
     text = "# 标题\n\n正文。\n\n```python\n# 不是标题\nx = 1\n```\n\n## 小节\n\n内容。\n"
-    sections = split_markdown_sections(text)
+    sections = markdown_sections(text)
     assert [(h, text[o : o + len(s)] == s) for h, o, s in sections] == [
         ("标题", True),
         ("标题 > 小节", True),

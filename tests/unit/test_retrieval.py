@@ -1,4 +1,4 @@
-"""RRF fusion, the BM25 index (persistence, ranking) and the hybrid retriever."""
+"""The BM25 index (persistence, ranking) and the hybrid retriever."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import rag.store.lexical
 from rag.models.fakes import FakeEmbeddings
-from rag.retrieval.hybrid import HybridRetriever, rrf_fuse
+from rag.retrieval.hybrid import HybridRetriever
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.lexical import LexicalIndex
 from tests.helpers import FIXTURES, ingest
@@ -26,20 +26,6 @@ def ingested(kb, add_fixture):
         add_fixture(name)
     ingest(kb)
     return kb
-
-
-def test_rrf_fuse_exact_scores():
-    fused = rrf_fuse([["a", "b", "c"], ["c", "a"]], [1.0, 1.0], k=60)
-    assert fused == [("a", 1 / 61 + 1 / 62), ("c", 1 / 63 + 1 / 61), ("b", 1 / 62)]
-
-
-def test_rrf_fuse_weights_and_ties():
-    assert rrf_fuse([["x"], ["y"]], [2.0, 0.5], k=1) == [("x", 1.0), ("y", 0.25)]
-    assert rrf_fuse([["p", "q"], ["q", "p"]], [1.0, 1.0], k=10) == [
-        ("p", 1 / 11 + 1 / 12),
-        ("q", 1 / 12 + 1 / 11),
-    ]
-    assert rrf_fuse([[], []], [1.0, 1.0]) == []
 
 
 def test_bm25_ranks_exact_keyword_chunk_first():
@@ -290,7 +276,7 @@ def test_hybrid_retriever_returns_ranked_chunks(ingested):
     assert len(retriever.search("LoRA", k=2)) == 2
 
 
-def test_search_reads_texts_only_for_the_chunks_it_returns(ingested, monkeypatch):
+def test_search_reads_the_store_in_three_requests_at_most(ingested, monkeypatch):
     retriever = HybridRetriever.from_kb(ingested, k=3)
     expected = retriever.search("LoRA 低秩矩阵")
     collection = ingested.collection
@@ -308,9 +294,14 @@ def test_search_reads_texts_only_for_the_chunks_it_returns(ingested, monkeypatch
     assert [(d.id, d.page_content, d.metadata) for d in docs] == [
         (d.id, d.page_content, d.metadata) for d in expected
     ]
-    assert [name for name, _ in calls] == ["query", "get"]
-    assert calls[0][1]["include"] == ["distances"] and calls[0][1]["n_results"] == 30
-    assert calls[1][1]["ids"] == [d.id for d in docs]
+    # The vector query returns ids and distances only; then the candidates' texts
+    # are read once, and the vectors of the candidates BM25 alone found.
+    assert [name for name, _ in calls][:2] == ["query", "get"] and len(calls) <= 3
+    assert calls[0][1]["include"] == ["distances"] and calls[0][1]["n_results"] == 40
+    assert calls[1][1]["include"] == ["documents", "metadatas"]
+    assert {d.id for d in docs} <= set(calls[1][1]["ids"])
+    if len(calls) == 3:
+        assert calls[2][1]["include"] == ["embeddings"]
 
 
 def test_query_tokens_are_tokenize_with_a_cache(monkeypatch):
