@@ -64,6 +64,12 @@ TRANSLATE_HUMAN = (
     + "{question}\n中文译文："
 )
 
+#: Added to an answer when parts of the question ask for something the notes do not hold.
+PARTIAL_NOTES = {
+    "zh": "（笔记中没有找到这部分的内容：{parts}）",
+    "en": "(Your notes don't cover this part: {parts})",
+}
+
 REFUSALS = {
     "zh": "笔记中没有找到相关内容。下面是最接近的段落，供你参考。",
     "en": "Your notes don't cover this question. The closest passages are shown below.",

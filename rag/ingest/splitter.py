@@ -17,7 +17,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from rag.ingest.structure import split_blocks, table_chunks
 
 #: Bump when the chunking logic changes, so unchanged files are re-chunked.
-SPLITTER_VERSION = "2"
+SPLITTER_VERSION = "3"
 
 SEPARATORS = [
     "\n\n",
@@ -126,5 +126,7 @@ def split_documents(docs: list[Document], chunk_size: int, chunk_overlap: int) -
                     pieces = [(block.offset + start, piece) for start, piece in split]
             for offset, text in pieces:
                 piece_meta = {**meta, "start_index": base + offset, "chunk_index": len(chunks)}
+                if block.is_table:
+                    piece_meta["table"] = True
                 chunks.append(Document(page_content=text, metadata=piece_meta))
     return chunks

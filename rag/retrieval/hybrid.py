@@ -25,6 +25,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.retrieval.asked import compared_sides
 from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
 from rag.text.glossary import expand_query
 
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
     from rag.store.knowledge_base import KnowledgeBase
 
 logger = logging.getLogger(__name__)
+
+#: Added to a comparison question's candidates that name both sides (twice for a table).
+COMPARE_BONUS = 0.02
+
+
+def _names_both(text: str, sides: tuple[list[str], list[str]]) -> bool:
+    lowered = text.lower()
+    return all(any(term in lowered for term in side) for side in sides)
 
 
 class HybridRetriever(BaseRetriever):
@@ -73,6 +82,19 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Document]:
         return self.search(query)
 
+    @staticmethod
+    def _side_terms(query: str, lexical: Any) -> tuple[list[str], list[str]] | None:
+        """For a comparison question, the words that name each side (with glossary terms)."""
+        sides = compared_sides(query)
+        if sides is None:
+            return None
+        glossary = lexical.glossary()
+        named = []
+        for side in sides:
+            tokens = lexical.query_tokens(side)[:1] + expand_query(side, glossary)
+            named.append([t.lower() for t in tokens if t])
+        return (named[0], named[1]) if all(named) else None
+
     def search(self, query: str, k: int | None = None) -> list[Document]:
         """Retrieve the top chunks for ``query``.
 
@@ -113,6 +135,7 @@ class HybridRetriever(BaseRetriever):
             max_new=MAX_QUERY_TIME_SENTENCES,
         )
         best_bm25 = max(bm25_scores.values(), default=0.0) or 1.0
+        sides = self._side_terms(query, lexical)
         scored = []
         for chunk_id, matrix in zip(candidates, matrices, strict=True):
             whole = vector_scores.get(chunk_id, 0.0)
@@ -123,6 +146,8 @@ class HybridRetriever(BaseRetriever):
                 + self.sentence_weight * sentence
                 + self.bm25_weight * keywords
             )
+            if sides and _names_both(docs[chunk_id].page_content, sides):
+                score += COMPARE_BONUS * (2 if docs[chunk_id].metadata.get("table") else 1)
             scored.append((score, chunk_id, whole, sentence))
         scored.sort(key=lambda item: -item[0])
         results: list[Document] = []

@@ -8,11 +8,16 @@ passages do not support an answer. The evidence:
   (neither the term nor any glossary translation of it). In a Chinese
   question every Latin-script token is such a term ("DPO 和 PPO 的区别");
   in an English question only acronyms, CamelCase and words with digits are.
-* ``vector``: the cosine similarity of the best passage, with a threshold
-  per question language (cross-lingual similarities run lower).
+* ``vector``: the best cosine similarity, of a passage or one of its
+  sentences, among the first :data:`SUPPORT_PASSAGES`, with a threshold per
+  question language (cross-lingual similarities run lower).
+* ``missing``: the parts of the question that ask for a specific value (a
+  number, a year, a person or organisation, a name) that no leading passage
+  has next to what the part is about (:mod:`rag.retrieval.asked`). When every
+  such part is missing the question is refused; when some are, the answer is
+  partial, and says what the notes do not cover.
 
-Thresholds come from settings and were calibrated on the dev set with
-``scripts/calibrate_support.py``.
+Thresholds come from settings and were calibrated on a dev set.
 """
 
 from __future__ import annotations
@@ -22,12 +27,23 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
+from rag.retrieval.asked import (
+    asked_types,
+    asked_unit,
+    focus_term,
+    holds_answer,
+    question_parts,
+)
 from rag.store.lexical import LexicalIndex
 from rag.text.glossary import expand_query
 from rag.text.language import detect_language
 from rag.text.tokens import STOPWORDS
 
 _LATIN_TERM_RE = re.compile(r"^[a-z0-9][a-z0-9\-_.]*$")
+
+
+#: The leading passages whose evidence counts (the ones an answer can draw on).
+SUPPORT_PASSAGES = 3
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,46 @@ class Support:
     language: str
     vector: float
     unknown: tuple[str, ...]
+    #: Parts of the question asking for a value that the passages do not hold.
+    missing: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """Why a question is refused or partly answered ("" when fully supported)."""
+        if self.unknown:
+            return "unknown_terms"
+        if not self.supported and self.missing:
+            return "value_not_in_notes"
+        if not self.supported:
+            return "low_similarity"
+        return "partial" if self.missing else ""
+
+
+def missing_parts(question: str, docs: list[Document], lexical: LexicalIndex) -> list[str]:
+    """The parts of ``question`` that ask for a value no leading passage holds.
+
+    Args:
+        question: The (standalone) question.
+        docs: Retrieved passages, best first.
+        lexical: The BM25 index (document frequencies, tokens).
+
+    Returns:
+        The missing parts, in question order (empty when nothing specific is asked).
+    """
+    missing = []
+    texts = [doc.page_content for doc in docs[:SUPPORT_PASSAGES]]
+    for part in question_parts(question):
+        kinds = asked_types(part)
+        if not kinds:
+            continue
+        focus = focus_term(part, lexical.doc_freq)
+        asked = lexical.query_tokens(part)
+        unit = asked_unit(part)
+        if not any(
+            holds_answer(text, kinds, [focus] if focus else [], asked, unit=unit) for text in texts
+        ):
+            missing.append(part)
+    return missing
 
 
 def _jargon(question: str) -> set[str]:
@@ -90,10 +146,11 @@ def assess_support(
 
     Args:
         question: The (standalone) question.
-        docs: Retrieved passages, best first, with ``vector_score`` metadata.
+        docs: Retrieved passages, best first, with ``vector_score`` and
+            ``sentence_score`` metadata.
         lexical: The BM25 index (document frequencies, glossary).
-        min_vector_zh: Cosine threshold for Chinese questions.
-        min_vector_en: Cosine threshold for English questions.
+        min_vector_zh: Similarity threshold for Chinese questions.
+        min_vector_en: Similarity threshold for English questions.
 
     Returns:
         The decision and its evidence.
@@ -102,7 +159,14 @@ def assess_support(
     if not docs:
         return Support(False, language, 0.0, ())
     unknown = unknown_terms(question, lexical, language)
-    vector = max((d.metadata.get("vector_score") or 0.0) for d in docs)
+    leading = docs[:SUPPORT_PASSAGES]
+    vector = max(
+        max(d.metadata.get("vector_score") or 0.0, d.metadata.get("sentence_score") or 0.0)
+        for d in leading
+    )
     threshold = min_vector_zh if language == "zh" else min_vector_en
-    supported = not unknown and vector >= threshold
-    return Support(supported, language, round(vector, 4), tuple(unknown))
+    missing = missing_parts(question, docs, lexical)
+    asked = [part for part in question_parts(question) if asked_types(part)]
+    all_missing = bool(asked) and len(missing) == len(asked)
+    supported = not unknown and vector >= threshold and not all_missing
+    return Support(supported, language, round(vector, 4), tuple(unknown), tuple(missing))

@@ -153,3 +153,19 @@ def tokenize(text: str) -> list[str]:
         if token and _WORD_RE.search(token) and token not in STOPWORDS:
             tokens.append(token)
     return tokens
+
+
+#: jieba part-of-speech tags of nouns (common, proper, place, organisation, person).
+_NOUN_TAGS = frozenset({"n", "nz", "ns", "nt", "nr", "nrt", "nrfg"})
+
+
+def nouns(text: str) -> list[str]:
+    """The nouns of ``text`` (jieba's part-of-speech tags), lower-cased, two characters or more."""
+    import jieba.posseg
+
+    tokenize("")  # jieba initialized once, quietly
+    return [
+        pair.word.lower()
+        for pair in jieba.posseg.lcut(text)
+        if pair.flag in _NOUN_TAGS and len(pair.word) >= 2
+    ]

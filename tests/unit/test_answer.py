@@ -271,10 +271,10 @@ def test_other_models_get_no_prefill(kb, data_dir):
 
 
 LOOP = (
-    "1. RAG is more interpretable than fine-tuning [1].\n"
-    "2. Fine-tuning can be more interpretable than RAG.\n"
-    "3. RAG is more interpretable than fine-tuning [1].\n"
-    "4. Fine-tuning can be more interpretable than RAG.\n"
+    "1. 微调需要标注数据和训练算力 [1]。\n"
+    "2. 微调比检索增强生成更难解释。\n"
+    "3. 微调需要标注数据和训练算力 [1]。\n"
+    "4. 微调比检索增强生成更难解释。\n"
 )
 
 

@@ -1,0 +1,215 @@
+"""What a question asks for, and whether a passage holds it (pure functions).
+
+A near-miss question names something the notes discuss and asks for one of its
+attributes that they do not give: "GPT-4 在 MMLU 上得了多少分？" over notes that
+mention GPT-4 and MMLU but no score. Similarity cannot tell it from an answerable
+question; its *answer type* can. :func:`asked_types` reads the kinds of value a
+question asks for (a number, a year or date, a person or organisation, a name);
+:func:`holds_answer` checks that one sentence (with its neighbours) of a
+passage has a value of each kind next to one of the question's focus words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from rag.text.sentences import split_sentences
+from rag.text.tokens import nouns
+
+AnswerType = Literal["number", "time", "who", "name"]
+
+#: Question cues, by the kind of value they ask for.
+_CUES: dict[AnswerType, re.Pattern[str]] = {
+    "number": re.compile(
+        r"多少(?!种|些)|(?<!哪)几(个|层|倍|次|条|位|步|项|名|部|道|岁|天|亿|万|千|百)|多大|多长|多高|多重|"
+        r"多久|百分之|准确率|得分|\bhow (many|much|long|large|big|fast)\b|"
+        r"\bwhat (is the |was the )?(number|size|score|length|percentage|ratio|cost|price)\b",
+        re.I,
+    ),
+    "time": re.compile(
+        r"哪一?年|哪个年份|(什么时候|何时)(推出|发布|提出|成立|上线|开源|诞生|出现|问世|发表)|"
+        r"哪一?天|哪个月|几月|\bwhat year\b|\bwhich year\b|\bwhen (was|were|did)\b",
+        re.I,
+    ),
+    "who": re.compile(
+        r"谁|哪家|哪个(公司|团队|机构|实验室|组织|大学)|哪些(公司|团队|机构)|作者|创始人|"
+        r"发明者|提出者|\bwho\b|\bwhich (company|lab|team|organi[sz]ation|university)\b",
+        re.I,
+    ),
+    "name": re.compile(
+        r"(哪个|哪一个)(数据集|模型|算法|论文|框架|库|工具|版本)|标题|"
+        r"\bwhich (dataset|paper|framework|library|version)\b|\bwhat is the (name|title)\b",
+        re.I,
+    ),
+}
+_VALUES: dict[AnswerType, re.Pattern[str]] = {
+    "number": re.compile(
+        r"\d|[一二两三四五六七八九十百千万亿]+\s*(个|种|层|倍|次|条|位|步|项|名|亿|万|千|百|%|成|分之)|"
+        r"\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
+        re.I,
+    ),
+    "time": re.compile(r"(1[6-9]|20)\d{2}|\d{1,2}\s*月|[一二三四五六七八九十]+月|年代|世纪"),
+    "who": re.compile(
+        r"[A-Z][a-zA-Z]+|公司|大学|学院|实验室|研究院|研究所|团队|机构|研究人员|研究员|研究者|"
+        r"谷歌|微软|百度|阿里|腾讯|华为|清华|北大|智谱|百川|讯飞|字节"
+    ),
+    "name": re.compile(r"[A-Za-z][A-Za-z0-9\-.]+|《[^》]+》|“[^”]+”|\"[^\"]+\""),
+}
+#: The unit a number question asks in ("多少层" → 层), and what a passage writes it as.
+_UNIT_RE = re.compile(
+    r"(?:多少|几)\s*(个|名|位|层|倍|条|种|次|项|道|元|美元|块|张|步|轮|天|年|月|小时|分钟|秒|字|词|"
+    r"token|tokens|参数|亿|万|GB|MB|TB|%)",
+    re.I,
+)
+_UNIT_VALUES: dict[str, str] = {
+    "参数": r"(\d[\d.,]*\s*(亿|万|千|[BMK]\b)|[一二两三四五六七八九十百千]+\s*(亿|万))",
+    "亿": r"\d[\d.,]*\s*亿|[一二两三四五六七八九十百千]+\s*亿",
+    "万": r"\d[\d.,]*\s*万|[一二两三四五六七八九十百千]+\s*万",
+    "%": r"\d[\d.,]*\s*%|百分之",
+    "美元": r"\d[\d.,]*\s*(美元|\$|美金)|\$\s*\d",
+    "元": r"\d[\d.,]*\s*(元|块|美元|\$)",
+    "token": r"\d[\d.,]*\s*(个)?\s*(token|词元|标记)",
+    "tokens": r"\d[\d.,]*\s*(个)?\s*(token|词元|标记)",
+}
+#: Words of a question that are part of its cue or its shape, never its focus.
+_NOT_FOCUS = re.compile(
+    r"^(多少|几|多大|多长|哪|哪个|哪家|哪一年|什么|时候|何时|谁|作者|名字|标题|叫|是|有|的|一共|大约|"
+    r"大概|通常|一般|具体|分别|最早|最大|第一|笔记|里|中|提到|提出|发布|开发|how|many|much|what|"
+    r"which|who|when|year|the|is|was|of|in|does|did)$",
+    re.I,
+)
+
+
+_COMPARE_CUE_RE = re.compile(
+    r"区别|不同|差异|异同|对比|比较|相比|优劣|哪个更|\bdiffer(ence|ences|s)?\b|\bcompar(e|ed|ison)\b"
+    r"|\bvs\.?\b|\bversus\b",
+    re.I,
+)
+_COMPARE_JOIN_RE = re.compile(
+    r"\s*(?:和|与|跟|同|及|以及|对比|相比|\band\b|\bvs\.?|\bversus\b)\s*", re.I
+)
+_COMPARE_FILLER_RE = re.compile(
+    r"^(请问|请|比较一下|对比一下|比较|对比|一下|说说|讲讲|what(?:'s| is| are) the|how (?:do|does)|"
+    r"between|of)\s*",
+    re.I,
+)
+
+
+def compared_sides(question: str) -> tuple[str, str] | None:
+    """The two things a comparison question compares ("RAG 和微调有什么区别？" → RAG, 微调).
+
+    Each side is the text between the connectors ("和", "与", "and" …), without the
+    cue and the filler around it; a side's first word names it.
+    """
+    cue = _COMPARE_CUE_RE.search(question)
+    if not cue:
+        return None
+    for before, span in ((True, question[: cue.start()]), (False, question[cue.end() :])):
+        clause = re.split(r"[，,。；;：:]", span.strip())[-1 if before else 0]
+        clause = re.sub(r"(有什么|有何|有哪些|之间|的|在.{0,8}方面)+\s*$", "", clause.strip())
+        for _ in range(2):
+            clause = _COMPARE_FILLER_RE.sub("", clause.strip())
+        sides = [
+            s.strip(" ，,。？?") for s in _COMPARE_JOIN_RE.split(clause) if s.strip(" ，,。？?")
+        ]
+        if len(sides) >= 2:
+            return sides[0], sides[1]
+    return None
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit a number question asks in ("多少层" → "层"), if it names one."""
+    match = _UNIT_RE.search(question)
+    return match.group(1).lower() if match else None
+
+
+def unit_value(unit: str) -> re.Pattern[str]:
+    """How a passage writes a number in ``unit`` ("12层", "1750 亿", "3 倍")."""
+    pattern = _UNIT_VALUES.get(unit) or (
+        rf"(\d[\d.,]*|[一二两三四五六七八九十百千万]+)\s*{re.escape(unit)}"
+    )
+    return re.compile(pattern, re.I)
+
+
+def asked_types(question: str) -> list[AnswerType]:
+    """The kinds of value ``question`` asks for, in a fixed order; empty for other questions.
+
+    Args:
+        question: The (standalone) question, or one part of it (:func:`question_parts`).
+    """
+    return [kind for kind, cue in _CUES.items() if cue.search(question)]
+
+
+def question_parts(question: str) -> list[str]:
+    """A multi-part question cut into its questions ("X 是什么？它有多少参数？" → two)."""
+    parts = [p.strip() for p in re.split(r"[？?；;]|，(?:并且|以及|还有|另外)", question)]
+    return [p for p in parts if len(p) >= 2] or [question]
+
+
+_LATIN_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-.]*[A-Za-z0-9]")
+
+
+def focus_term(part: str, doc_freq: Callable[[str], int]) -> str | None:
+    """What a question part is about: its rarest Latin-script term, else its rarest noun.
+
+    Args:
+        part: One part of a question.
+        doc_freq: How many chunks of the notes hold a term (0: none).
+
+    Returns:
+        The term (lower case), or None when the part names nothing specific.
+    """
+    latin = [w.lower() for w in _LATIN_RE.findall(part) if not _NOT_FOCUS.match(w)]
+    candidates = latin or [n for n in nouns(part) if not _NOT_FOCUS.match(n)]
+    if not candidates:
+        return None
+    unique: list[str] = list(dict.fromkeys(candidates))
+    return min(unique, key=lambda term: doc_freq(term) or 10**9)
+
+
+def holds_answer(
+    text: str,
+    kinds: Sequence[AnswerType],
+    focus: Sequence[str],
+    asked: Sequence[str] = (),
+    window: int = 1,
+    unit: str | None = None,
+) -> bool:
+    """Whether ``text`` has, near one of the focus words, a value of every asked kind.
+
+    "Near" is within the same sentence or ``window`` sentences either side. The
+    question's own words do not count as values ("GPT-4" is not a number, "MMLU"
+    not a name, for a question about them).
+
+    Args:
+        text: A passage.
+        kinds: What the question asks for (:func:`asked_types`).
+        focus: The question's focus words (lower case), e.g. its rarest ones.
+        asked: All the question's words (lower case), blanked out before looking for values.
+        window: Sentences of context either side.
+        unit: The unit a number question asks in (:func:`asked_unit`); the number
+            must be written in it.
+
+    Returns:
+        True when some sentence window holds a focus word and a value of each kind
+        (always True when nothing specific is asked, or there is no focus word).
+    """
+    if not kinds:
+        return True
+    sentences = split_sentences(text)
+    own = sorted({t for t in [*focus, *asked] if t}, key=len, reverse=True)
+    own_re = re.compile("|".join(map(re.escape, own)), re.I) if own else None
+    for index, sentence in enumerate(sentences):
+        if focus and not any(term in sentence.lower() for term in focus):
+            continue
+        nearby = "".join(sentences[max(0, index - window) : index + window + 1])
+        if own_re is not None:
+            nearby = own_re.sub(" ", nearby)
+        values = {kind: _VALUES[kind] for kind in kinds}
+        if unit and "number" in values:
+            values["number"] = unit_value(unit)
+        if all(pattern.search(nearby) for pattern in values.values()):
+            return True
+    return False
