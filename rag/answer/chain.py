@@ -32,12 +32,14 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, cast
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.answer.citations import CITATION_RE, attribute
+from rag.answer.excerpts import EXCERPT_PASSAGES, select_excerpts
 from rag.answer.guards import RepeatGuard, defuse
 from rag.answer.prompts import (
     ANSWER_PREFILLS,
@@ -52,7 +54,9 @@ from rag.answer.quotes import check_quote
 from rag.answer.verify import verify_answer
 from rag.models.chat import build_llm, caches_prompt_prefix, count_tokens, supports_prefill
 from rag.retrieval.support import Support, assess_support
+from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
 from rag.text.language import detect_language, has_chinese
+from rag.text.sentences import split_sentences
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -272,11 +276,39 @@ class Answerer:
         )
         return f"{question} {translation}"
 
-    def fit_passages(self, docs: Sequence[Document]) -> list[Document]:
-        """The leading passages that fit the token budget; the last one may be cut short.
+    def fit_passages(self, docs: Sequence[Document], search: str = "") -> list[Document]:
+        """The evidence for the prompt: the best sentences of the leading passages.
 
-        The question is never trimmed: only passages are.
+        The sentences most similar to ``search`` fill the token budget
+        (:func:`rag.answer.excerpts.select_excerpts`); a passage none of whose
+        sentences is chosen is left out, the others keep their rank numbers.
+        Where sentence vectors are missing, the leading whole passages that fit
+        are used instead (:meth:`whole_passages`). The question is never
+        trimmed: only passages are.
         """
+        leading = list(docs[:EXCERPT_PASSAGES])
+        kb = self.retriever.kb
+        if not search or not leading:
+            return self.whole_passages(docs)
+        matrices = kb.sentence_matrices(
+            [doc.page_content for doc in leading], max_new=MAX_QUERY_TIME_SENTENCES
+        )
+        if any(matrix is None for matrix in matrices):
+            return self.whole_passages(docs)
+        vector = np.asarray(kb.embeddings.embed_query(search), dtype=np.float32)
+        sentences = [split_sentences(doc.page_content) for doc in leading]
+        scores = [(matrix @ vector).tolist() for matrix in matrices if matrix is not None]
+        excerpts = select_excerpts(
+            sentences, scores, self.passage_tokens, lambda text: count_tokens(self.llm, text)
+        )
+        return [
+            Document(page_content=excerpt, metadata=doc.metadata, id=doc.id)
+            for doc, excerpt in zip(leading, excerpts, strict=True)
+            if excerpt
+        ]
+
+    def whole_passages(self, docs: Sequence[Document]) -> list[Document]:
+        """The leading passages that fit the token budget; the last one may be cut short."""
         kept: list[Document] = []
         budget = self.passage_tokens
         for doc in docs:
@@ -334,7 +366,7 @@ class Answerer:
             yield AnswerEvent("token", text=text)
             yield AnswerEvent("done", text=text, refused=True, question=standalone)
             return
-        passages = self.fit_passages(docs)
+        passages = self.fit_passages(docs, search)
         inputs = {
             "passages": format_passages(passages),
             "question": standalone,

@@ -1,0 +1,60 @@
+"""The three questions a new user asked in the browser, on the real notes with the real e5.
+
+The chat model is scripted here (answers as a small model did); the same three
+go through the real local model in ``tests/e2e/test_trust_llm.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from rag.answer.chain import Answerer
+from rag.config import Settings
+from rag.models.fakes import FakeChatModel
+from rag.retrieval.hybrid import HybridRetriever
+from rag.store.knowledge_base import KnowledgeBase
+from tests.helpers import ROOT, ingest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def notes_kb(tmp_path_factory):
+    root = tmp_path_factory.mktemp("notes")
+    shutil.copytree(ROOT / "data", root / "data")
+    kb = KnowledgeBase(Settings(data_dir=root / "data", vectorstore_dir=root / "store"))
+    assert ingest(kb).ok
+    yield kb
+    kb.record_manager.close()
+
+
+def answerer(kb: KnowledgeBase, reply: str | None = None) -> Answerer:
+    llm = FakeChatModel(responses=[reply]) if reply else FakeChatModel()
+    return Answerer.from_settings(kb.settings, HybridRetriever.from_kb(kb), llm=llm)
+
+
+def test_the_comparison_question_retrieves_the_comparison_table(notes_kb):
+    docs = HybridRetriever.from_kb(notes_kb).search("RAG 和微调有什么区别？")
+    assert docs[0].metadata.get("table") is True
+    assert docs[0].page_content.startswith("RAG 和 微调的对比可以参考下表（特征比较 | RAG | 微调）")
+    assert sum(bool(d.metadata.get("table")) for d in docs) >= 2
+
+
+def test_an_invented_benchmark_score_is_refused(notes_kb):
+    result = answerer(notes_kb, "GPT-4在MMLU上的得分为100分[1]。").answer(
+        "GPT-4 在 MMLU 上得了多少分？"
+    )
+    assert result.refused is True
+    assert result.text.startswith("笔记中没有找到相关内容")
+    assert "100" not in result.text
+    assert result.docs  # the nearest passages are still shown
+
+
+def test_the_chain_of_thought_question_is_answered(notes_kb):
+    events = list(answerer(notes_kb).stream("什么是思维链？"))
+    sources, done = events[0], events[-1]
+    assert sources.refused is False and done.refused is False
+    assert any("思维链" in d.page_content for d in sources.docs[:3])
+    assert done.cited == [1]
