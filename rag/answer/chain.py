@@ -364,7 +364,7 @@ class Answerer:
             logger.info("refused %r: %s", standalone, support)
             text = REFUSALS[language]
             yield AnswerEvent("token", text=text)
-            yield AnswerEvent("done", text=text, refused=True, question=standalone)
+            yield AnswerEvent("done", text=text, refused=True, question=standalone, support=support)
             return
         passages = self.fit_passages(docs, search)
         inputs = {

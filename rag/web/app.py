@@ -31,6 +31,7 @@ from rag.config import apply_offline_env
 from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA
 from rag.web.render import (
     FILE_HEADERS,
+    check_notes,
     file_result_markdown,
     file_rows,
     history_pairs,
@@ -219,6 +220,14 @@ class WebHandlers:
                     answer["content"] = "".join(parts)
                 elif event.kind == "done":
                     answer["content"] = event.text or "".join(parts)
+                    support = event.support
+                    notes = check_notes(
+                        support.reason if support else "",
+                        support.unknown if support else (),
+                        event.dropped,
+                    )
+                    if notes:
+                        answer["content"] += "\n\n" + notes
                     if sources is not None and event.refused and not sources_refused:
                         sources["content"] = sources_html(sources_docs, refused=True)
                 yield messages, ""

@@ -87,6 +87,39 @@ def sources_html(docs: Sequence[Document], *, refused: bool = False) -> str:
     )
 
 
+def check_notes(
+    reason: str,
+    unknown: Sequence[str],
+    dropped: Sequence[tuple[str, Sequence[str]]],
+) -> str:
+    """What the checks did to an answer, as a Markdown quote ("" when nothing to say).
+
+    Args:
+        reason: The support verdict (``unknown_terms``, ``value_not_in_notes``,
+            ``low_similarity``, ``partial`` or "").
+        unknown: Terms of the question the notes never mention.
+        dropped: Sentences dropped for figures no passage holds, with those figures.
+    """
+    notes = []
+    if reason == "unknown_terms" and unknown:
+        terms = "、".join(unknown)
+        notes.append(f"笔记里没有出现：{terms}。 Your notes never mention: {', '.join(unknown)}.")
+    elif reason == "value_not_in_notes":
+        notes.append(
+            "笔记谈到了这个主题，但没有给出你问的具体信息（数字、年份、名字）。"
+            " The notes discuss this, but do not give the specific figure, date or name asked."
+        )
+    elif reason == "partial":
+        notes.append("只回答了笔记覆盖的部分。 Only the parts your notes cover are answered.")
+    if dropped:
+        figures = "、".join(dict.fromkeys(f for _, fs in dropped for f in fs))
+        notes.append(
+            f"已删去 {len(dropped)} 句笔记中没有依据的内容（{figures}）。"
+            f" Removed {len(dropped)} sentence(s) stating what no passage says ({figures})."
+        )
+    return "\n".join(f"> ℹ️ {note}" for note in notes)
+
+
 def message_text(message: Any) -> str:
     """The plain text of one chat message, whatever its shape.
 

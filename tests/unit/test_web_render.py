@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.documents import Document
 
-from rag.web.render import SOURCES_MARK, history_pairs, sources_html
+from rag.web.render import SOURCES_MARK, check_notes, history_pairs, sources_html
 
 
 def test_sources_html_numbers_escapes_and_labels() -> None:
@@ -30,3 +30,14 @@ def test_history_pairs_skips_sources_and_unanswered() -> None:
         {"role": "user", "content": "q2"},
     ]
     assert history_pairs(history) == [("q1", "a1 [1]")]
+
+
+def test_check_notes_say_what_the_checks_did():
+    assert check_notes("", (), ()) == ""
+    assert check_notes("unknown_terms", ("dpo",), ()) == (
+        "> ℹ️ 笔记里没有出现：dpo。 Your notes never mention: dpo."
+    )
+    dropped = (("它在 MMLU 上得了 86 分[1]。", ("MMLU", "86")),)
+    notes = check_notes("partial", (), dropped).split("\n")
+    assert notes[0].startswith("> ℹ️ 只回答了笔记覆盖的部分。")
+    assert notes[1].startswith("> ℹ️ 已删去 1 句笔记中没有依据的内容（MMLU、86）。")
