@@ -145,7 +145,8 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return unique, folders
 
 
-def _fingerprint(path: Path, chunk_size: int, chunk_overlap: int) -> str:
+def file_fingerprint(path: Path, chunk_size: int, chunk_overlap: int) -> str:
+    """A file's content hash together with the chunking settings and splitter version."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -266,7 +267,7 @@ class Ingestor:
                     f"{settings.max_upload_mb:g} MB limit (MAX_UPLOAD_MB)"
                 )
             fingerprint = (
-                _fingerprint(path, settings.chunk_size, settings.chunk_overlap)
+                file_fingerprint(path, settings.chunk_size, settings.chunk_overlap)
                 if path.is_file()
                 else ""
             )

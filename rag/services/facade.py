@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 
 from rag.answer.chain import Answerer, AnswerEvent, History
-from rag.ingest.pipeline import FileResult, Ingestor, IngestReport, collect_files, source_id
+from rag.ingest.pipeline import (
+    FileResult,
+    Ingestor,
+    IngestReport,
+    collect_files,
+    file_fingerprint,
+    source_id,
+)
 from rag.ingest.repair import repair
 from rag.ingest.uploads import SavedUpload, UploadError, save_upload
 from rag.retrieval.hybrid import HybridRetriever
@@ -363,9 +370,12 @@ class NotesQA:
         threading.Thread(target=run, name="warm-up", daemon=True).start()
 
     def start_initial_ingest(self) -> bool:
-        """Ingest the data dir in a background thread if the store is empty.
+        """Ingest the data dir in a background thread if the store lags it.
 
-        Only the first call does anything; later calls return at once.
+        That is: the store is empty, or a note in the data dir is new, was
+        edited, or was cut by an older splitter, or an indexed note is gone
+        (:meth:`stale_sources`). Only the first call does anything; later
+        calls return at once.
 
         Returns:
             True when an initial ingest was started (now or by an earlier call).
@@ -374,14 +384,13 @@ class NotesQA:
             if self.initial.started or self.initial.done.is_set():
                 return self.initial.started
             try:
-                empty = self.kb.chunk_count() == 0
-                has_files = bool(collect_files([self.settings.data_dir])[0])
+                stale = self.stale_sources()
             except Exception as exc:
                 logger.exception("cannot open the knowledge base")
                 self.initial.error = str(exc)
                 self.initial.done.set()
                 return False
-            if not (empty and has_files):
+            if not stale:
                 self.initial.done.set()
                 return False
             self.initial.started = True
@@ -390,8 +399,27 @@ class NotesQA:
         thread.start()
         return True
 
+    def stale_sources(self) -> list[str]:
+        """Notes of the data dir that the store does not hold as they are now.
+
+        New, edited (or cut by an older splitter) and deleted notes; files are
+        hashed, nothing is parsed.
+        """
+        settings = self.settings
+        files, _ = collect_files([settings.data_dir])
+        rows = {r.source: r.sha256 for r in self.kb.record_manager.files()}
+        stale = []
+        for path in files:
+            source = source_id(path, settings.data_dir)
+            if rows.pop(source, None) != file_fingerprint(
+                path, settings.chunk_size, settings.chunk_overlap
+            ):
+                stale.append(source)
+        gone = [s for s in rows if not Path(s).is_absolute()]
+        return stale + gone
+
     def _run_initial_ingest(self) -> None:
-        logger.info("the store is empty: ingesting %s", self.settings.data_dir)
+        logger.info("the store lags the notes: ingesting %s", self.settings.data_dir)
 
         def on_progress(snapshot: IngestProgress) -> None:
             self.initial.progress = snapshot

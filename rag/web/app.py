@@ -129,7 +129,7 @@ class WebHandlers:
         if initial.running:
             p = initial.progress
             return (
-                f"**首次启动，正在索引笔记 First start: indexing your notes**  \n"
+                f"**正在更新索引：笔记有新增或改动 Indexing new or changed notes**  \n"
                 f"{progress_text(p)}  \n`{_progress_bar(p.fraction)}`"
             )
         try:

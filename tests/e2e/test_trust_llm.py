@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -41,8 +42,10 @@ def test_benchmark_score_the_notes_do_not_give_is_refused(service):
 
 def test_chain_of_thought_is_answered_from_the_notes(service):
     record = service.ask("什么是思维链？")
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", record["answer"])}
     assert record["refused"] is False
-    assert "思维链" in record["answer"] or "CoT" in record["answer"]
+    assert "推理步骤" in record["answer"]
+    assert any("思维链" in record["sources"][n - 1]["text"] for n in cited)
 
 
 def test_an_english_question_gets_an_english_answer(service):

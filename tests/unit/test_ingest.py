@@ -388,3 +388,15 @@ def test_unexpected_error_in_a_prefetched_load_stops_at_that_file(gated):
     assert [(p.source, p.status) for e, p in events if e == "file"] == [("1.txt", "added")]
     assert sorted(ids_by_source(gated.kb)) == ["1.txt"]
     assert [s for s, _ in gated.loads] == ["1.txt", "2.pdf"]  # 3.md never read
+
+
+def test_stale_sources_are_new_edited_and_deleted_notes(kb, settings, corpus, data_dir):
+    from rag.services import NotesQA
+
+    service = NotesQA(kb)
+    assert sorted(service.stale_sources()) == sorted(p.name for p in corpus)
+    ingest(kb)
+    assert service.stale_sources() == []
+    (data_dir / "gbk_note.txt").unlink()
+    (data_dir / "new.md").write_text("# 新笔记\n\n新的一段内容，足够长了。\n", encoding="utf-8")
+    assert sorted(service.stale_sources()) == ["gbk_note.txt", "new.md"]
