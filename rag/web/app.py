@@ -12,7 +12,8 @@
   bar and a per-file result) and the knowledge-base table with delete and
   re-index of the selected file.
 
-API names (for ``gradio_client``): ``/ask``, ``/upload``, ``/list_files``,
+API names (for ``gradio_client``): ``/ask`` (returns the chat and an update of
+the question box, which only the first update empties), ``/upload``, ``/list_files``,
 ``/delete_file``, ``/reindex_file``, ``/status``. Store changes run one at a
 time (``concurrency_id="ingest"``, limit 1, plus a lock in the services);
 questions are answered meanwhile.
@@ -21,6 +22,7 @@ questions are answered meanwhile.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -29,6 +31,7 @@ import gradio as gr
 
 from rag.config import apply_offline_env
 from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA
+from rag.web.heartbeat import with_heartbeat
 from rag.web.render import (
     FILE_HEADERS,
     check_notes,
@@ -39,6 +42,7 @@ from rag.web.render import (
     outcomes_markdown,
     progress_text,
     sources_html,
+    writing_note,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +54,8 @@ TITLE = "notes-qa · 笔记问答"
 
 #: Seconds between status updates while the first ingest runs.
 POLL_SECONDS = 0.5
+#: Seconds without a new word before the answer shows how long it has waited.
+HEARTBEAT = 1.0
 
 APP_CSS = """
 .gradio-container { max-width: 1480px !important; margin: 0 auto; }
@@ -72,6 +78,23 @@ APP_CSS = """
 #nqa-files { font-size: .9rem; }
 #nqa-files [role="gridcell"], #nqa-files th, #nqa-files td { font-family: var(--font); }
 #nqa-ask-row button { white-space: nowrap; }
+/* Gradio scopes rules inside @media to the page's content, so the outer
+   padding shrinks with the viewport instead. */
+.gradio-container .main { padding-left: clamp(6px, 3vw, 32px) !important;
+  padding-right: clamp(6px, 3vw, 32px) !important; }
+/* A phone: the question box takes the row, the buttons share the next one;
+   passages and tables wrap instead of widening the page. */
+@media (max-width: 640px) {
+  #nqa-header, #nqa-main { flex-direction: column; }
+  #nqa-header > .column, #nqa-main > .column { width: 100%; min-width: 0 !important; }
+  #nqa-ask-row button { flex: 1 1 40% !important; }
+  #nqa-files { max-width: calc(100vw - 24px); overflow-x: auto; }
+  #nqa-ask-row { flex-wrap: wrap; }
+  #nqa-ask-row > :first-child { flex: 1 1 100% !important; min-width: 0 !important; }
+  #nqa-status { text-align: left; }
+}
+#nqa-chat .message, #nqa-chat .nqa-passage { overflow-wrap: anywhere; }
+#nqa-chat pre, #nqa-chat table { max-width: 100%; overflow-x: auto; }
 """
 
 _CJK_FONTS = [
@@ -166,7 +189,7 @@ class WebHandlers:
 
     # -- chat --------------------------------------------------------------
 
-    def ask(self, question: str, history: list[Any] | None) -> Iterator[tuple[list[Any], str]]:
+    def ask(self, question: str, history: list[Any] | None) -> Iterator[tuple[list[Any], Any]]:
         """Answer a question: sources first, then the streamed answer above them.
 
         Args:
@@ -174,24 +197,27 @@ class WebHandlers:
             history: The chatbot's messages so far.
 
         Yields:
-            ``(messages, "")``: the updated chat and an emptied question box.
+            The updated chat, and the question box: emptied once when the
+            question is taken, then left alone (the student may be typing the
+            next question meanwhile).
         """
         history = list(history or [])
         question = (question or "").strip()
         if not question:
-            yield history, ""
+            yield history, gr.update()
             return
         services = self.services
         pairs = history_pairs(history)
         answer: dict[str, Any] = {"role": "assistant", "content": "🔎 正在检索笔记… Searching…"}
         messages: list[Any] = [*history, {"role": "user", "content": question}, answer]
         yield messages, ""
+        keep = gr.update()
 
         services.start_initial_ingest()
         while services.initial.running:
             waiting = progress_text(services.initial.progress)
             answer["content"] = f"⏳ 正在建立索引，请稍候… {waiting}"
-            yield messages, ""
+            yield messages, keep
             services.initial.done.wait(POLL_SECONDS)
 
         try:
@@ -200,15 +226,19 @@ class WebHandlers:
                     "知识库还是空的：请先在右侧上传笔记（.txt / .md / .pdf）。\n"
                     "The knowledge base is empty: upload some notes first."
                 )
-                yield messages, ""
+                yield messages, keep
                 return
             sources: dict[str, Any] | None = None
             sources_docs: list[Any] = []
             sources_refused = False
             parts: list[str] = []
-            for event in services.stream_answer(question, pairs):
-                if event.kind == "sources":
-                    answer["content"] = "✍️ 正在生成回答… Writing the answer…"
+            started = time.monotonic()
+            for event in with_heartbeat(services.stream_answer(question, pairs), HEARTBEAT):
+                if event is None:  # no words for a while: say how long it has been
+                    waited = round(time.monotonic() - started)
+                    answer["content"] = "".join(parts) + writing_note(waited)
+                elif event.kind == "sources":
+                    answer["content"] = writing_note(0)
                     sources = {
                         "role": "assistant",
                         "content": sources_html(event.docs, refused=event.refused),
@@ -230,11 +260,11 @@ class WebHandlers:
                         answer["content"] += "\n\n" + notes
                     if sources is not None and event.refused and not sources_refused:
                         sources["content"] = sources_html(sources_docs, refused=True)
-                yield messages, ""
+                yield messages, keep
         except Exception as exc:
             logger.exception("answering %r failed", question)
             answer["content"] = f"⚠️ 回答失败 Could not answer: {exc}"
-            yield messages, ""
+            yield messages, keep
 
     # -- knowledge base ----------------------------------------------------
 
@@ -362,20 +392,21 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
     with NotesQABlocks(title=TITLE, analytics_enabled=False) as demo:
         demo.services = services
         with gr.Row(elem_id="nqa-header", equal_height=True):
-            with gr.Column(scale=3, min_width=320):
+            with gr.Column(scale=3, min_width=300):
                 gr.Markdown(
                     f"# {TITLE}\n基于你的 LLM 学习笔记回答问题，每个回答都标明出处。"
                     " Answers from your own notes, with citations."
                 )
-            with gr.Column(scale=2, min_width=280):
+            with gr.Column(scale=2, min_width=260):
                 status = gr.Markdown(
                     "⏳ 正在打开知识库… Opening the knowledge base…", elem_id="nqa-status"
                 )
 
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=11, min_width=420):
+        with gr.Row(equal_height=False, elem_id="nqa-main"):
+            with gr.Column(scale=11, min_width=320):
                 chatbot = gr.Chatbot(
                     label="对话 Chat",
+                    show_label=False,  # a floating label covered the first line of text
                     elem_id="nqa-chat",
                     height="64vh",
                     min_height=420,
@@ -396,10 +427,10 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                         elem_id="nqa-question",
                         autofocus=True,
                     )
-                    send = gr.Button("发送 Send", variant="primary", scale=1, min_width=110)
-                    stop = gr.Button("停止 Stop", variant="secondary", scale=1, min_width=100)
+                    send = gr.Button("发送 Send", variant="primary", scale=1, min_width=90)
+                    stop = gr.Button("停止 Stop", variant="secondary", scale=1, min_width=90)
 
-            with gr.Column(scale=9, min_width=360):
+            with gr.Column(scale=9, min_width=300):
                 with gr.Group():
                     files_in = gr.File(
                         label="上传笔记 Upload notes (.txt / .md / .pdf)",
@@ -449,6 +480,9 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             api_name="ask",
             show_progress="minimal",
             show_progress_on=chatbot,
+            # Enter during an answer is not lost: the last question sent meanwhile
+            # waits in the box and goes when the answer is done.
+            trigger_mode="always_last",
         )
         stop.click(None, cancels=[ask_event], api_visibility="private")
         upload_btn.click(

@@ -231,3 +231,9 @@ def file_result_markdown(
     if status == "deleted":
         return f"🗑️ 已删除 Deleted `{source}`（{chunks} 个片段 chunks）"
     return f"✅ {action} `{source}`：{STATUS_LABELS.get(status, status)}，{chunks} 个片段 chunks"
+
+
+def writing_note(seconds: int) -> str:
+    """The line under a still-empty (or paused) answer while the model works."""
+    elapsed = f" {seconds} 秒 · {seconds} s" if seconds else ""
+    return f"\n\n✍️ 正在生成回答… Writing the answer…{elapsed}"

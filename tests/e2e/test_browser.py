@@ -9,81 +9,21 @@ Saves screenshots to ``artifacts/``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rag.models.fakes import FakeChatModel
 from rag.services import NotesQA
-from rag.web.app import build_app
-from tests.helpers import DISTILL, app_settings, free_port
+from tests.helpers import DISTILL
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing: run scripts/install_browser.sh (as root) to install Chromium",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed: run scripts/install_browser.sh"
-)
-
-
-class SlowFakeChatModel(FakeChatModel):
-    """The fake chat model, pausing before each streamed chunk."""
-
-    delay: float = 0.04
-
-    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        for chunk in super()._stream(*args, **kwargs):
-            time.sleep(self.delay)
-            yield chunk
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, NotesQA]]:
-    settings = app_settings(tmp_path)
-    services = NotesQA.from_settings(settings, llm=SlowFakeChatModel(chunk_chars=1))
-    app = build_app(settings, services)
-    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
-    try:
-        yield app.local_url, services
-    finally:
-        app.close()
-        services.kb.record_manager.close()
-
-
-@pytest.fixture
-def page(server: tuple[str, NotesQA]) -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-            yield context.new_page()
-        finally:
-            browser.close()
-
-
-def test_ask_stream_upload(server: tuple[str, NotesQA], page: Any, tmp_path: Path) -> None:
+def test_ask_stream_upload(
+    server: tuple[str, NotesQA], page: Any, sync_api: Any, artifacts: Path, tmp_path: Path
+) -> None:
     url, services = server
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.set_default_timeout(30_000)
     page.goto(url)
     sync_api.expect(page).to_have_title("notes-qa · 笔记问答")
     # First start: the empty store ingests the two notes, the status line says when done.
@@ -139,7 +79,7 @@ def test_ask_stream_upload(server: tuple[str, NotesQA], page: Any, tmp_path: Pat
     sync_api.expect(row).to_be_visible()
     sync_api.expect(row).to_contain_text("1")
     sync_api.expect(status).to_contain_text("3 个文件 files")
-    page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "app.png"), full_page=True)
 
     # Select it in the table and delete it (confirming the dialog).
     row.locator("[role='gridcell']").first.click()
@@ -150,4 +90,4 @@ def test_ask_stream_upload(server: tuple[str, NotesQA], page: Any, tmp_path: Pat
     sync_api.expect(page.locator("#nqa-action-result")).to_contain_text("已删除")
     sync_api.expect(files).not_to_contain_text("distill.md")
     assert "distill.md" not in {r.source for r in services.files()}
-    page.screenshot(path=str(ARTIFACTS / "app-after-delete.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "app-after-delete.png"), full_page=True)
