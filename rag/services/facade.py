@@ -40,6 +40,7 @@ from rag.store.chroma import StoreError
 from rag.store.integrity import Report, verify
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.locking import write_lock
+from rag.text.examples import example_questions
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -68,6 +69,7 @@ class NotesQA:
         self.ingest_lock = threading.Lock()
         self.initial = InitialIngest()
         self._initial_lock = threading.Lock()
+        self._examples: tuple[int, list[str]] = (-1, [])
 
     @classmethod
     def from_settings(
@@ -186,6 +188,21 @@ class NotesQA:
     def chunk_count(self) -> int:
         """Chunks in the store."""
         return self.kb.chunk_count()
+
+    def example_questions(self, limit: int = 4) -> list[str]:
+        """Questions made from the headings of the indexed notes, each note in turn.
+
+        Read again only when the number of chunks changes.
+        """
+        count = self.kb.chunk_count()
+        if self._examples[0] != count:
+            headings = (
+                (str(meta.get("source", "")), str(meta["heading"]))
+                for meta in self.kb.metadatas().values()
+                if meta.get("heading")
+            )
+            self._examples = (count, example_questions(headings, limit))
+        return list(self._examples[1])
 
     # -- ingest ------------------------------------------------------------
 

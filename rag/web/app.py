@@ -345,13 +345,30 @@ class WebHandlers:
         return (message, *self.kb_outputs(source))
 
     def status(self) -> Iterator[tuple[str, list[list[Any]], Any]]:
-        """On page load: start the first ingest if the store is empty and show its progress."""
+        """On page load: index the notes the store lacks, showing the progress."""
         self.services.start_initial_ingest()
         while self.services.initial.running:
             yield self.status_markdown(), *self.kb_outputs()[:2]
             self.services.initial.done.wait(POLL_SECONDS)
         rows, dropdown, status = self.kb_outputs()
         yield status, rows, dropdown
+
+    def examples(self) -> Any:
+        """On page load, once the notes are indexed: the chat's example questions."""
+        self.services.start_initial_ingest()
+        self.services.wait_initial_ingest()
+        try:
+            questions = self.services.example_questions()
+        except Exception:
+            logger.exception("cannot read the headings for example questions")
+            questions = []
+        return gr.update(examples=[{"text": q} for q in questions] or None)
+
+    @staticmethod
+    def pick_example(evt: gr.SelectData) -> str:
+        """The clicked example's question, for the question box."""
+        value = evt.value if isinstance(evt.value, dict) else {}
+        return str(value.get("text", ""))
 
     @staticmethod
     def select_row(evt: gr.SelectData) -> Any:
@@ -414,7 +431,7 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                     feedback_options=None,
                     placeholder=(
                         "**问我关于笔记的任何问题** · Ask anything about your notes\n\n"
-                        "例如：什么是注意力机制？LoRA 为什么能减少训练参数？"
+                        "下面的例子来自你的笔记标题 · The examples come from your notes' headings"
                     ),
                 )
                 with gr.Row(equal_height=True, elem_id="nqa-ask-row"):
@@ -511,6 +528,17 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             **ingest_opts,
         )
         files_table.select(h.select_row, None, selected, api_visibility="private")
+        chatbot.example_select(
+            h.pick_example, None, question, api_visibility="private", queue=False
+        ).then(
+            h.ask,
+            [question, chatbot],
+            [chatbot, question],
+            api_visibility="private",
+            show_progress="minimal",
+            show_progress_on=chatbot,
+        )
+        demo.load(h.examples, None, chatbot, api_visibility="private", concurrency_limit=None)
         demo.load(
             h.status,
             None,

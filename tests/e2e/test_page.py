@@ -76,3 +76,17 @@ def test_the_wait_for_the_first_words_is_counted_in_seconds(
     sync_api.expect(answer).to_contain_text("Writing the answer… 2 秒 · 2 s", timeout=10_000)
     sync_api.expect(answer).to_contain_text("根据笔记[1]", timeout=20_000)
     sync_api.expect(answer).not_to_contain_text("Writing the answer")
+
+
+def test_an_example_question_from_the_headings_is_asked_with_one_click(
+    serve: Serve, page: Any, sync_api: Any
+) -> None:
+    url, services = serve(delay=0.0)
+    _ready(page, sync_api, url)
+    assert services.example_questions() == ["什么是注意力机制？", "什么是多头注意力？"]
+    page.locator("#nqa-chat button", has_text="什么是多头注意力？").click()
+    sync_api.expect(page.locator("#nqa-chat [data-testid='user']")).to_have_text(
+        "什么是多头注意力？"
+    )
+    answer = page.locator("#nqa-chat [data-testid='bot']").first
+    sync_api.expect(answer).to_contain_text("[1]", timeout=30_000)

@@ -1,4 +1,4 @@
-"""The three questions a new user asked in the browser, on the real notes with the real e5.
+"""The questions a new user asked in the browser, on the real notes with the real e5.
 
 The chat model is scripted here (answers as a small model did); the same three
 go through the real local model in ``tests/e2e/test_trust_llm.py``.
@@ -6,28 +6,15 @@ go through the real local model in ``tests/e2e/test_trust_llm.py``.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from rag.answer.chain import Answerer
-from rag.config import Settings
 from rag.models.fakes import FakeChatModel
 from rag.retrieval.hybrid import HybridRetriever
+from rag.services import NotesQA
 from rag.store.knowledge_base import KnowledgeBase
-from tests.helpers import ROOT, ingest
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def notes_kb(tmp_path_factory):
-    root = tmp_path_factory.mktemp("notes")
-    shutil.copytree(ROOT / "data", root / "data")
-    kb = KnowledgeBase(Settings(data_dir=root / "data", vectorstore_dir=root / "store"))
-    assert ingest(kb).ok
-    yield kb
-    kb.record_manager.close()
 
 
 def answerer(kb: KnowledgeBase, reply: str | None = None) -> Answerer:
@@ -58,3 +45,11 @@ def test_the_chain_of_thought_question_is_answered(notes_kb):
     assert sources.refused is False and done.refused is False
     assert any("思维链" in d.page_content for d in sources.docs[:3])
     assert done.cited == [1]
+
+
+def test_every_example_question_from_the_headings_is_answered(notes_kb):
+    service = NotesQA(notes_kb, answerer(notes_kb))
+    examples = service.example_questions()
+    assert len(examples) == 4
+    assert examples[0] == "什么是LLM？"
+    assert [service.ask(q)["refused"] for q in examples] == [False] * 4
