@@ -10,6 +10,7 @@ from rag.ingest.pipeline import FileResult, IngestReport
 from rag.services.facade import NotesQA
 from rag.services.progress import IngestProgress, UploadOutcome
 from rag.store.chroma import StoreError
+from rag.store.conversations import ConversationSummary
 from rag.store.integrity import Report
 from rag.store.locking import StoreLocked
 from rag.store.records import FileRecord
@@ -17,6 +18,7 @@ from rag.store.records import FileRecord
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "AnswerEvent",
+    "ConversationSummary",
     "FileRecord",
     "FileResult",
     "History",

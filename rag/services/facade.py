@@ -37,6 +37,7 @@ from rag.retrieval.hybrid import HybridRetriever
 from rag.services.progress import IngestProgress, InitialIngest, ProgressCallback, UploadOutcome
 from rag.services.records import source_record, timings_ms
 from rag.store.chroma import StoreError
+from rag.store.conversations import ConversationSummary
 from rag.store.integrity import Report, verify
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.locking import write_lock
@@ -203,6 +204,37 @@ class NotesQA:
             )
             self._examples = (count, example_questions(headings, limit))
         return list(self._examples[1])
+
+    # -- conversations -----------------------------------------------------
+
+    def conversations(self, owner: str, query: str = "") -> list[ConversationSummary]:
+        """The owner's saved conversations, newest first (``query`` searches them)."""
+        return self.kb.conversations.list(owner, query)
+
+    def new_conversation(self, owner: str, title: str) -> str:
+        """Start a saved conversation; returns its id."""
+        return self.kb.conversations.create(owner, title)
+
+    def conversation(self, conversation_id: str, owner: str) -> tuple[str, list[Any]] | None:
+        """A saved conversation's title and messages, or None when it is not the owner's."""
+        store = self.kb.conversations
+        messages = store.messages(conversation_id, owner)
+        title = store.title(conversation_id, owner)
+        return None if messages is None or title is None else (title, messages)
+
+    def save_conversation(
+        self, conversation_id: str, owner: str, messages: list[Any], turns: int
+    ) -> bool:
+        """Save the messages of the owner's conversation; False when it is not theirs."""
+        return self.kb.conversations.save(conversation_id, owner, messages, turns)
+
+    def rename_conversation(self, conversation_id: str, owner: str, title: str) -> bool:
+        """Rename the owner's conversation."""
+        return self.kb.conversations.rename(conversation_id, owner, title)
+
+    def delete_conversation(self, conversation_id: str, owner: str) -> bool:
+        """Delete the owner's conversation."""
+        return self.kb.conversations.delete(conversation_id, owner)
 
     # -- ingest ------------------------------------------------------------
 

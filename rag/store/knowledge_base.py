@@ -36,6 +36,7 @@ from rag.store.chroma import (
     open_collection,
     open_vectorstore,
 )
+from rag.store.conversations import CONVERSATIONS_FILE, ConversationStore
 from rag.store.embedding_cache import EmbeddingCache
 from rag.store.lexical import LexicalIndex
 from rag.store.records import SQLiteRecordManager
@@ -219,6 +220,11 @@ class KnowledgeBase:
             namespace=f"chroma/{self.settings.collection_name}",
             db_path=self.settings.vectorstore_dir / "records.sqlite3",
         )
+
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        """The saved conversations (beside the store; ``--rebuild`` keeps them)."""
+        return ConversationStore(self.settings.vectorstore_dir / CONVERSATIONS_FILE)
 
     @cached_property
     def lexical(self) -> LexicalIndex:

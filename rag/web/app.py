@@ -22,6 +22,7 @@ questions are answered meanwhile.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,8 +36,10 @@ from rag.web.heartbeat import with_heartbeat
 from rag.web.render import (
     FILE_HEADERS,
     check_notes,
+    conversation_markdown,
     file_result_markdown,
     file_rows,
+    format_time,
     history_pairs,
     kb_summary,
     outcomes_markdown,
@@ -82,6 +85,10 @@ APP_CSS = """
    padding shrinks with the viewport instead. */
 .gradio-container .main { padding-left: clamp(6px, 3vw, 32px) !important;
   padding-right: clamp(6px, 3vw, 32px) !important; }
+/* The open sidebar pushes the page aside on a wide screen and lies over it on
+   a narrow one (0 below 1100 px, 320 px above; no @media for the same reason). */
+.sidebar-parent:has(#nqa-sidebar.open) {
+  padding-left: clamp(0px, calc((100vw - 1100px) * 1000), 320px) !important; }
 /* A phone: the question box takes the row, the buttons share the next one;
    passages and tables wrap instead of widening the page. */
 @media (max-width: 640px) {
@@ -266,6 +273,126 @@ class WebHandlers:
             answer["content"] = f"⚠️ 回答失败 Could not answer: {exc}"
             yield messages, keep
 
+    def ask_saved(
+        self,
+        question: str,
+        history: list[Any] | None,
+        conversation_id: str | None,
+        request: gr.Request,
+    ) -> Iterator[tuple[list[Any], Any, str | None]]:
+        """:meth:`ask`, saving the conversation as it happens (one is started if none is open).
+
+        Yields:
+            The chat, the question box and the open conversation's id.
+        """
+        owner = request_owner(request)
+        question = (question or "").strip()
+        if question and (
+            not conversation_id or self.services.conversation(conversation_id, owner) is None
+        ):
+            conversation_id = self.services.new_conversation(owner, question)
+        messages: list[Any] = list(history or [])
+        for messages, box in self.ask(question, history):
+            yield messages, box, conversation_id
+        if question and conversation_id:
+            self.save(conversation_id, owner, messages)
+
+    def save(self, conversation_id: str, owner: str, messages: list[Any]) -> None:
+        """Save the chat as the owner's conversation; a failure is logged, not shown."""
+        try:
+            turns = len(history_pairs(messages))
+            self.services.save_conversation(conversation_id, owner, messages, turns)
+        except Exception:
+            logger.exception("saving conversation %s failed", conversation_id)
+
+    def conversation_list(self, owner: str, query: str = "", selected: str | None = None) -> Any:
+        """The sidebar's list of the owner's conversations."""
+        choices = [
+            (f"{c.title} · {format_time(c.updated_at)}", c.id)
+            for c in self.services.conversations(owner, query)
+        ]
+        value = selected if selected in {v for _, v in choices} else None
+        return gr.update(choices=choices, value=value)
+
+    def restore(
+        self, saved_id: str | None, request: gr.Request
+    ) -> tuple[list[Any], Any, str | None, str]:
+        """On page load: reopen the conversation this browser had open, and list them all."""
+        owner = request_owner(request)
+        found = self.services.conversation(saved_id, owner) if saved_id else None
+        if found is None:
+            return [], self.conversation_list(owner), None, ""
+        title, messages = found
+        return messages, self.conversation_list(owner, "", saved_id), saved_id, title
+
+    def open_conversation(
+        self, conversation_id: str | None, request: gr.Request
+    ) -> tuple[list[Any], str | None, str]:
+        """The chosen conversation's messages, id and title."""
+        found = (
+            self.services.conversation(conversation_id, request_owner(request))
+            if conversation_id
+            else None
+        )
+        if found is None:
+            return [], None, ""
+        title, messages = found
+        return messages, conversation_id, title
+
+    def new_conversation(self, query: str, request: gr.Request) -> tuple[list[Any], Any, None, str]:
+        """An empty chat; the next question starts a new saved conversation."""
+        return [], self.conversation_list(request_owner(request), query), None, ""
+
+    def rename_conversation(
+        self, conversation_id: str | None, title: str, query: str, request: gr.Request
+    ) -> Any:
+        """Rename the open conversation."""
+        owner = request_owner(request)
+        if conversation_id and title.strip():
+            self.services.rename_conversation(conversation_id, owner, title)
+        return self.conversation_list(owner, query, conversation_id)
+
+    def delete_conversation(
+        self, conversation_id: str | None, query: str, request: gr.Request
+    ) -> tuple[list[Any], Any, None, str]:
+        """Delete the open conversation (the page asks first)."""
+        owner = request_owner(request)
+        if conversation_id:
+            self.services.delete_conversation(conversation_id, owner)
+        return [], self.conversation_list(owner, query), None, ""
+
+    def sidebar_after_answer(
+        self, query: str, conversation_id: str | None, request: gr.Request
+    ) -> tuple[Any, Any]:
+        """The list with the open conversation selected, and its title."""
+        owner = request_owner(request)
+        found = self.services.conversation(conversation_id, owner) if conversation_id else None
+        title = found[0] if found else ""
+        return self.conversation_list(owner, query, conversation_id), title
+
+    def search_conversations(
+        self, query: str, conversation_id: str | None, request: gr.Request
+    ) -> Any:
+        """The conversations whose title or text holds ``query``."""
+        return self.conversation_list(request_owner(request), query, conversation_id)
+
+    def export_conversation(self, conversation_id: str | None, request: gr.Request) -> Any:
+        """The open conversation as a Markdown file, with its citations and passages."""
+        found = (
+            self.services.conversation(conversation_id, request_owner(request))
+            if conversation_id
+            else None
+        )
+        if found is None:
+            gr.Warning("没有打开的对话可导出。Open or start a conversation first.")
+            return gr.update(value=None, visible=False)
+        title, messages = found
+        folder = Path(tempfile.mkdtemp(prefix="notes-qa-export-"))
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in title)[:40] or "chat"
+        path = folder / f"{name}.md"
+        path.write_text(conversation_markdown(title, messages), encoding="utf-8")
+        return gr.update(value=str(path), visible=True)
+
     # -- knowledge base ----------------------------------------------------
 
     def upload(
@@ -387,6 +514,30 @@ _DELETE_CONFIRM_JS = """
 """
 
 
+def request_owner(request: gr.Request | None) -> str:
+    """Whose conversations these are: the login name, or "" without ``APP_AUTH``."""
+    return str(getattr(request, "username", None) or "") if request is not None else ""
+
+
+#: The conversation sidebar starts closed where it would cover the chat.
+_CLOSE_SIDEBAR_ON_NARROW_JS = """
+() => {
+  const sidebar = document.querySelector("#nqa-sidebar");
+  if (window.innerWidth < 1100 && sidebar && sidebar.classList.contains("open")) {
+    sidebar.querySelector(".toggle-button")?.click();
+  }
+}
+"""
+
+_DELETE_CHAT_JS = """
+(id, query) => {
+  if (!id) return [id, query];
+  const ok = window.confirm("删除这个对话？Delete this conversation?");
+  return ok ? [id, query] : ["", query];
+}
+"""
+
+
 def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlocks:
     """Build the web app.
 
@@ -408,6 +559,22 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
 
     with NotesQABlocks(title=TITLE, analytics_enabled=False) as demo:
         demo.services = services
+        conversation = gr.State(None)
+        saved_conversation = gr.BrowserState(None, storage_key="notes-qa-conversation")
+        with gr.Sidebar(label="对话 Conversations", open=True, elem_id="nqa-sidebar"):
+            new_chat = gr.Button("➕ 新对话 New chat", variant="primary", size="sm")
+            chat_search = gr.Textbox(
+                placeholder="🔎 搜索对话 Search chats", show_label=False, elem_id="nqa-chat-search"
+            )
+            chat_list = gr.Radio(
+                choices=[], label="已保存的对话 Saved", elem_id="nqa-conversations"
+            )
+            chat_title = gr.Textbox(label="标题 Title", max_lines=1, elem_id="nqa-chat-title")
+            with gr.Row():
+                rename_chat = gr.Button("✏️ 重命名 Rename", size="sm")
+                delete_chat = gr.Button("🗑️ 删除对话 Delete chat", size="sm", variant="stop")
+            export_chat = gr.Button("⬇️ 导出 Markdown Export", size="sm")
+            export_file = gr.File(label="导出的文件 Exported", visible=False, elem_id="nqa-export")
         with gr.Row(elem_id="nqa-header", equal_height=True):
             with gr.Column(scale=3, min_width=300):
                 gr.Markdown(
@@ -491,9 +658,9 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
 
         ask_event = gr.on(
             triggers=[question.submit, send.click],
-            fn=h.ask,
-            inputs=[question, chatbot],
-            outputs=[chatbot, question],
+            fn=h.ask_saved,
+            inputs=[question, chatbot, conversation],
+            outputs=[chatbot, question, conversation],
             api_name="ask",
             show_progress="minimal",
             show_progress_on=chatbot,
@@ -501,7 +668,39 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             # waits in the box and goes when the answer is done.
             trigger_mode="always_last",
         )
-        stop.click(None, cancels=[ask_event], api_visibility="private")
+        private: dict[str, Any] = {"api_visibility": "private"}
+        ask_event.then(
+            h.sidebar_after_answer, [chat_search, conversation], [chat_list, chat_title], **private
+        )
+        stop.click(None, cancels=[ask_event], **private)
+        conversation.change(lambda c: c, conversation, saved_conversation, **private)
+        demo.load(
+            h.restore,
+            saved_conversation,
+            [chatbot, chat_list, conversation, chat_title],
+            **private,
+        )
+        chat_list.input(
+            h.open_conversation, chat_list, [chatbot, conversation, chat_title], **private
+        )
+        new_chat_outputs = [chatbot, chat_list, conversation, chat_title]
+        new_chat.click(h.new_conversation, chat_search, new_chat_outputs, **private)
+        # The chat's own clear button starts a new conversation; the old one stays saved.
+        chatbot.clear(h.new_conversation, chat_search, new_chat_outputs, **private)
+        rename_chat.click(
+            h.rename_conversation, [conversation, chat_title, chat_search], chat_list, **private
+        )
+        delete_chat.click(
+            h.delete_conversation,
+            [conversation, chat_search],
+            new_chat_outputs,
+            js=_DELETE_CHAT_JS,
+            **private,
+        )
+        chat_search.change(
+            h.search_conversations, [chat_search, conversation], chat_list, **private
+        )
+        export_chat.click(h.export_conversation, conversation, export_file, **private)
         upload_btn.click(
             h.upload,
             inputs=files_in,
@@ -531,14 +730,17 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
         chatbot.example_select(
             h.pick_example, None, question, api_visibility="private", queue=False
         ).then(
-            h.ask,
-            [question, chatbot],
-            [chatbot, question],
+            h.ask_saved,
+            [question, chatbot, conversation],
+            [chatbot, question, conversation],
             api_visibility="private",
             show_progress="minimal",
             show_progress_on=chatbot,
+        ).then(
+            h.sidebar_after_answer, [chat_search, conversation], [chat_list, chat_title], **private
         )
         demo.load(h.examples, None, chatbot, api_visibility="private", concurrency_limit=None)
+        demo.load(None, js=_CLOSE_SIDEBAR_ON_NARROW_JS, **private)
         demo.load(
             h.status,
             None,

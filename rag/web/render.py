@@ -9,6 +9,7 @@ import html
 import re
 import time
 from collections.abc import Iterable, Sequence
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -237,3 +238,65 @@ def writing_note(seconds: int) -> str:
     """The line under a still-empty (or paused) answer while the model works."""
     elapsed = f" {seconds} 秒 · {seconds} s" if seconds else ""
     return f"\n\n✍️ 正在生成回答… Writing the answer…{elapsed}"
+
+
+class _SourcesText(HTMLParser):
+    """The text of a sources block: one line per source, its passage quoted under it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self._parts: list[str] = []
+        self._in_preview = False
+        self._in_passage = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        cls = dict(attrs).get("class") or ""
+        if tag == "br":
+            self._parts.append("\n")
+        elif "nqa-preview" in cls:
+            self._in_preview = True
+        elif "nqa-passage" in cls:
+            self._flush()
+            self._in_passage = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span":
+            self._in_preview = False
+        elif tag in ("summary", "div") and not self._in_passage:
+            self._flush()
+        elif tag == "div" and self._in_passage:
+            self._flush(quote=True)
+            self._in_passage = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._in_preview:
+            self._parts.append(data)
+
+    def _flush(self, quote: bool = False) -> None:
+        text = "".join(self._parts).strip()
+        self._parts = []
+        if text:
+            self.lines.append("\n".join(f"> {t}" for t in text.splitlines()) if quote else text)
+
+
+def sources_text(block: str) -> str:
+    """A sources block (:func:`sources_html`) as Markdown text."""
+    parser = _SourcesText()
+    parser.feed(block)
+    parser.close()
+    return "\n\n".join(parser.lines)
+
+
+def conversation_markdown(title: str, messages: Iterable[Any]) -> str:
+    """A conversation as Markdown: each question, its answer with citations, its sources."""
+    out = [f"# {title}", ""]
+    for message in messages:
+        role, text = message_role(message), message_text(message)
+        if role == "user":
+            out += [f"## 问 Q: {text}", ""]
+        elif text.startswith(SOURCES_MARK):
+            out += [sources_text(text), ""]
+        else:
+            out += [text, ""]
+    return "\n".join(out).rstrip() + "\n"

@@ -86,7 +86,7 @@ def test_ask_stream_upload(
     selected = page.locator("#nqa-selected input")
     sync_api.expect(selected).to_have_value("distill.md")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="删除").click()
+    page.locator("#nqa-main").get_by_role("button", name="删除").click()
     sync_api.expect(page.locator("#nqa-action-result")).to_contain_text("已删除")
     sync_api.expect(files).not_to_contain_text("distill.md")
     assert "distill.md" not in {r.source for r in services.files()}

@@ -90,3 +90,31 @@ def test_an_example_question_from_the_headings_is_asked_with_one_click(
     )
     answer = page.locator("#nqa-chat [data-testid='bot']").first
     sync_api.expect(answer).to_contain_text("[1]", timeout=30_000)
+
+
+def test_a_conversation_survives_a_reload_and_reopens_from_the_sidebar(
+    serve: Serve, page: Any, sync_api: Any, artifacts: Path
+) -> None:
+    url, _ = serve(delay=0.0)
+    box = _ready(page, sync_api, url)
+    users = page.locator("#nqa-chat [data-testid='user']")
+    saved = page.locator("#nqa-conversations label")
+    box.fill("什么是注意力机制？")
+    box.press("Enter")
+    sync_api.expect(saved).to_have_count(1, timeout=30_000)
+
+    page.reload()
+    sync_api.expect(users).to_have_text(["什么是注意力机制？"])
+    sync_api.expect(page.locator("#nqa-chat .nqa-sources")).to_have_count(1)
+    sync_api.expect(page.locator("#nqa-chat-title textarea, #nqa-chat-title input")).to_have_value(
+        "什么是注意力机制？"
+    )
+
+    page.get_by_role("button", name="新对话 New chat").click()
+    sync_api.expect(users).to_have_count(0)
+    box.fill("LoRA 是什么？")
+    box.press("Enter")
+    sync_api.expect(saved).to_have_count(2, timeout=30_000)
+    page.screenshot(path=str(artifacts / "sidebar.png"), full_page=True)
+    saved.filter(has_text="什么是注意力机制？").click()
+    sync_api.expect(users).to_have_text(["什么是注意力机制？"])
