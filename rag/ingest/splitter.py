@@ -16,8 +16,9 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.ingest.structure import split_blocks, table_chunks
 
-#: Bump when the chunking logic changes, so unchanged files are re-chunked.
-SPLITTER_VERSION = "3"
+#: Bump when the chunking logic or the chunks' metadata change, so unchanged
+#: files are re-chunked (their vectors come from the embedding cache).
+SPLITTER_VERSION = "4"
 
 SEPARATORS = [
     "\n\n",

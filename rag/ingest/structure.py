@@ -205,18 +205,28 @@ def text_sections(text: str, markdown: bool) -> list[tuple[str, int, str]]:
     return merge_small(sections) if sections else sections
 
 
-def document_title(text: str, sections: list[tuple[str, int, str]]) -> str:
-    """A display title: the front matter's title, else the first heading, else the first line."""
+def document_title(text: str, sections: list[tuple[str, int, str]], markdown: bool = False) -> str:
+    """A display title for a note.
+
+    The front matter's title; else, in Markdown, the first heading; else the
+    first line when it is short enough to be a title; else the first heading;
+    else the first line.
+    """
     title = front_matter_title(text)
     if title:
         return title[:80]
-    if sections and sections[0][0]:
-        return sections[0][0].split(" > ")[0][:80]
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line and line != "---":
-            return line[:80]
-    return ""
+    first_line = next(
+        (
+            s
+            for s in (line.strip().lstrip("#").strip() for line in text.splitlines())
+            if s.strip("-")
+        ),
+        "",
+    )
+    first_heading = sections[0][0].split(" > ")[0] if sections and sections[0][0] else ""
+    if not markdown and 0 < len(first_line) <= MAX_HEADING:
+        return first_line
+    return (first_heading or first_line)[:80]
 
 
 # -- tables -------------------------------------------------------------------

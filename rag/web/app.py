@@ -73,6 +73,7 @@ APP_CSS = """
   padding: .3rem .6rem; margin: .3rem 0; background: var(--background-fill-secondary); }
 .nqa-source summary { cursor: pointer; line-height: 1.5; }
 .nqa-where { font-weight: 600; }
+.nqa-file { opacity: .6; font-size: .85em; }
 .nqa-preview { opacity: .65; }
 .nqa-passage { margin: .45rem 0 .2rem; padding-left: .6rem; line-height: 1.65;
   border-left: 3px solid var(--color-accent); }

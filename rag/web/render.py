@@ -35,13 +35,21 @@ _PREVIEW_CHARS = 60
 
 
 def source_location(meta: dict[str, Any]) -> str:
-    """Where a passage comes from: ``file · 第N页 · heading``."""
-    parts = [str(meta.get("source") or "?")]
+    """Where a passage comes from: ``note title · 第N页 · heading`` (no title: the file)."""
+    parts = [str(meta.get("title") or meta.get("source") or "?")]
     if meta.get("page"):
         parts.append(f"第{meta['page']}页")
     if meta.get("heading"):
         parts.append(str(meta["heading"]))
     return " · ".join(parts)
+
+
+def _file_html(meta: dict[str, Any]) -> str:
+    """The file name after a note's title (nothing when the title is the file name)."""
+    source = str(meta.get("source") or "")
+    if not meta.get("title") or not source:
+        return ""
+    return f'<span class="nqa-file"> ({html.escape(source)})</span>'
 
 
 def _passage_html(text: str) -> str:
@@ -79,6 +87,7 @@ def sources_html(docs: Sequence[Document], *, refused: bool = False) -> str:
         items.append(
             f'<details class="nqa-source"><summary><b>[{number}]</b> '
             f'<span class="nqa-where">{html.escape(source_location(meta))}</span>'
+            f"{_file_html(meta)}"
             f'<span class="nqa-preview"> — {html.escape(preview)}</span></summary>'
             f'<div class="nqa-passage">{_passage_html(doc.page_content)}</div></details>'
         )
