@@ -36,11 +36,15 @@ _PREVIEW_CHARS = 60
 
 def source_location(meta: dict[str, Any]) -> str:
     """Where a passage comes from: ``note title · 第N页 · heading`` (no title: the file)."""
-    parts = [str(meta.get("title") or meta.get("source") or "?")]
+    title = str(meta.get("title") or meta.get("source") or "?")
+    heading = str(meta.get("heading") or "")
+    if heading.startswith(title):  # the note's title is its first heading: say it once
+        heading = heading[len(title) :].lstrip(" >")
+    parts = [title]
     if meta.get("page"):
         parts.append(f"第{meta['page']}页")
-    if meta.get("heading"):
-        parts.append(str(meta["heading"]))
+    if heading:
+        parts.append(heading)
     return " · ".join(parts)
 
 

@@ -61,4 +61,4 @@ def test_a_saved_conversation_reopens_with_its_sources_and_exports(app: Any) -> 
     exported = Path(handlers.export_conversation(chat_id, me)["value"])
     text = exported.read_text(encoding="utf-8")
     assert text.startswith("# 什么是注意力机制？\n\n## 问 Q: 什么是注意力机制？\n\n根据笔记[1]")
-    assert "[1] attention.md" in text and "> " in text
+    assert "[1] 注意力机制 (attention.md)\n\n> # 注意力机制" in text
