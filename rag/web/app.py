@@ -288,15 +288,19 @@ class WebHandlers:
         """
         owner = request_owner(request)
         question = (question or "").strip()
-        if question and (
-            not conversation_id or self.services.conversation(conversation_id, owner) is None
-        ):
+        if question and self._conversation(conversation_id, owner) is None:
             conversation_id = self.services.new_conversation(owner, question)
         messages: list[Any] = list(history or [])
         for messages, box in self.ask(question, history):
             yield messages, box, conversation_id
         if question and conversation_id:
             self.save(conversation_id, owner, messages)
+
+    def _conversation(
+        self, conversation_id: str | None, owner: str
+    ) -> tuple[str, list[Any]] | None:
+        """The owner's open conversation (title, messages), or None (none open, not theirs)."""
+        return self.services.conversation(conversation_id, owner) if conversation_id else None
 
     def save(self, conversation_id: str, owner: str, messages: list[Any]) -> None:
         """Save the chat as the owner's conversation; a failure is logged, not shown."""
@@ -320,7 +324,7 @@ class WebHandlers:
     ) -> tuple[list[Any], Any, str | None, str]:
         """On page load: reopen the conversation this browser had open, and list them all."""
         owner = request_owner(request)
-        found = self.services.conversation(saved_id, owner) if saved_id else None
+        found = self._conversation(saved_id, owner)
         if found is None:
             return [], self.conversation_list(owner), None, ""
         title, messages = found
@@ -330,11 +334,7 @@ class WebHandlers:
         self, conversation_id: str | None, request: gr.Request
     ) -> tuple[list[Any], str | None, str]:
         """The chosen conversation's messages, id and title."""
-        found = (
-            self.services.conversation(conversation_id, request_owner(request))
-            if conversation_id
-            else None
-        )
+        found = self._conversation(conversation_id, request_owner(request))
         if found is None:
             return [], None, ""
         title, messages = found
@@ -367,7 +367,7 @@ class WebHandlers:
     ) -> tuple[Any, Any]:
         """The list with the open conversation selected, and its title."""
         owner = request_owner(request)
-        found = self.services.conversation(conversation_id, owner) if conversation_id else None
+        found = self._conversation(conversation_id, owner)
         title = found[0] if found else ""
         return self.conversation_list(owner, query, conversation_id), title
 
@@ -379,11 +379,7 @@ class WebHandlers:
 
     def export_conversation(self, conversation_id: str | None, request: gr.Request) -> Any:
         """The open conversation as a Markdown file, with its citations and passages."""
-        found = (
-            self.services.conversation(conversation_id, request_owner(request))
-            if conversation_id
-            else None
-        )
+        found = self._conversation(conversation_id, request_owner(request))
         if found is None:
             gr.Warning("没有打开的对话可导出。Open or start a conversation first.")
             return gr.update(value=None, visible=False)
