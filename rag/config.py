@@ -110,8 +110,23 @@ class Settings(BaseSettings):
     app_auth: str | None = Field(
         None, description="Login 'user:password' or a file of such lines; required off loopback."
     )
+    login_max_failures: int = Field(
+        5, ge=1, description="Wrong passwords from one client before it must wait."
+    )
+    login_lockout_seconds: float = Field(
+        30.0, ge=0, description="First wait after too many wrong passwords; doubles each time."
+    )
+    max_question_chars: int = Field(
+        2000, ge=10, description="Longest question accepted, in characters."
+    )
 
     max_upload_mb: float = Field(50.0, gt=0, description="Largest accepted file, in MB.")
+    parse_memory_mb: int = Field(
+        1536, ge=256, description="Memory a PDF may take while it is parsed (its own process)."
+    )
+    parse_timeout: float = Field(
+        120.0, gt=0, description="Seconds a PDF may take to parse before it is set aside."
+    )
     ingest_lock_timeout: float = Field(
         10.0, ge=0, description="Seconds a write waits for another process writing the store."
     )

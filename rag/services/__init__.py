@@ -7,7 +7,7 @@ and return.
 from rag.answer.chain import AnswerEvent, History
 from rag.ingest.loaders import SUPPORTED_SUFFIXES
 from rag.ingest.pipeline import FileResult, IngestReport
-from rag.services.facade import NotesQA
+from rag.services.facade import NotesQA, QuestionError
 from rag.services.progress import IngestProgress, UploadOutcome
 from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
@@ -25,6 +25,7 @@ __all__ = [
     "IngestProgress",
     "IngestReport",
     "NotesQA",
+    "QuestionError",
     "Report",
     "StoreError",
     "StoreLocked",

@@ -53,6 +53,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class QuestionError(ValueError):
+    """A question that is not answered as asked; the message says why, in both languages."""
+
+
 class NotesQA:
     """Questions, ingestion and store checks over one knowledge base."""
 
@@ -114,8 +118,23 @@ class NotesQA:
 
     # -- questions ---------------------------------------------------------
 
+    def check_question(self, question: str) -> None:
+        """Refuse a question longer than ``MAX_QUESTION_CHARS`` before any work is done on it.
+
+        Raises:
+            QuestionError: The question is too long.
+        """
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(
+                f"问题太长（{len(question):,} 字，上限 {limit:,} 字）：请缩短，或拆成几个问题。"
+                f"The question is too long ({len(question):,} characters, the limit is "
+                f"{limit:,}): shorten it or ask it in parts."
+            )
+
     def retrieve(self, question: str, k: int | None = None) -> list[Document]:
         """Top-k chunks for ``question`` (see :class:`~rag.retrieval.hybrid.HybridRetriever`)."""
+        self.check_question(question)
         return self.retriever.search(question, k)
 
     def ask(
@@ -141,6 +160,8 @@ class NotesQA:
         Returns:
             The record (see :mod:`rag.services.records`) of ``question`` alone.
         """
+        for text in (*turns, question):
+            self.check_question(text)
         history: list[tuple[str, str]] = []
         if use_llm:
             for turn in turns:
@@ -177,7 +198,11 @@ class NotesQA:
 
         Yields:
             The answer chain's events.
+
+        Raises:
+            QuestionError: The question is too long (before anything is retrieved).
         """
+        self.check_question(question)
         yield from self.answerer.stream(question, history, k)
 
     # -- listing -----------------------------------------------------------

@@ -125,6 +125,27 @@ STOPWORDS = frozenset(
 _jieba_lock = threading.Lock()
 _jieba_ready = False
 
+#: Longest run of word characters handed to jieba in one piece. jieba's HMM pass over a
+#: run of unknown characters copies its path at every step, which is quadratic in the
+#: run; notes never have runs this long without punctuation, a flood of "注" does.
+MAX_RUN = 100
+# The characters jieba itself keeps together (its ``re_han_default``); anything else
+# already splits its input, so cutting only inside longer runs changes no normal text.
+_LONG_RUN_RE = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]{" + str(MAX_RUN + 1) + ",}")
+
+
+def bounded_runs(text: str) -> str:
+    """``text`` with a space inside every run of word characters longer than :data:`MAX_RUN`.
+
+    Keeps tokenizing linear in the length of the input.
+    """
+
+    def cut(match: re.Match[str]) -> str:
+        run = match.group()
+        return " ".join(run[i : i + MAX_RUN] for i in range(0, len(run), MAX_RUN))
+
+    return _LONG_RUN_RE.sub(cut, text)
+
 
 def tokenize(text: str) -> list[str]:
     """Tokenize Chinese/English text for BM25.
@@ -148,7 +169,7 @@ def tokenize(text: str) -> list[str]:
                 jieba.initialize()
                 _jieba_ready = True
     tokens = []
-    for token in jieba.lcut_for_search(text.lower()):
+    for token in jieba.lcut_for_search(bounded_runs(text.lower())):
         token = token.strip()
         if token and _WORD_RE.search(token) and token not in STOPWORDS:
             tokens.append(token)
@@ -166,6 +187,6 @@ def nouns(text: str) -> list[str]:
     tokenize("")  # jieba initialized once, quietly
     return [
         pair.word.lower()
-        for pair in jieba.posseg.lcut(text)
+        for pair in jieba.posseg.lcut(bounded_runs(text))
         if pair.flag in _NOUN_TAGS and len(pair.word) >= 2
     ]

@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from rag.config import apply_offline_env
-from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA
+from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA, QuestionError
+from rag.web.guard import LoginThrottle, WebGuard
 from rag.web.heartbeat import with_heartbeat
 from rag.web.render import (
     FILE_HEADERS,
@@ -41,6 +43,7 @@ from rag.web.render import (
     file_rows,
     format_time,
     history_pairs,
+    inert_markdown,
     kb_summary,
     outcomes_markdown,
     progress_text,
@@ -59,6 +62,8 @@ TITLE = "notes-qa · 笔记问答"
 POLL_SECONDS = 0.5
 #: Seconds without a new word before the answer shows how long it has waited.
 HEARTBEAT = 1.0
+#: How much of a refused, too long question the chat shows.
+QUOTED_CHARS = 200
 
 APP_CSS = """
 .gradio-container { max-width: 1480px !important; margin: 0 auto; }
@@ -132,6 +137,14 @@ class NotesQABlocks(gr.Blocks):
         """Launch like :meth:`gradio.Blocks.launch`, with the app's CSS and theme by default."""
         kwargs.setdefault("css", APP_CSS)
         kwargs.setdefault("theme", app_theme())
+        settings = self.services.settings
+        throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
+        app_kwargs = dict(kwargs.get("app_kwargs") or {})
+        app_kwargs["middleware"] = [
+            *app_kwargs.get("middleware", []),
+            Middleware(WebGuard, throttle=throttle),
+        ]
+        kwargs["app_kwargs"] = app_kwargs
         return super().launch(*args, **kwargs)
 
 
@@ -215,9 +228,20 @@ class WebHandlers:
             yield history, gr.update()
             return
         services = self.services
+        try:
+            services.check_question(question)
+        except QuestionError as exc:  # kept in the box, to be shortened
+            shown = inert_markdown(question[:QUOTED_CHARS]) + "…"
+            refusal = {"role": "assistant", "content": f"⚠️ {exc}"}
+            yield [*history, {"role": "user", "content": shown}, refusal], gr.update()
+            return
         pairs = history_pairs(history)
         answer: dict[str, Any] = {"role": "assistant", "content": "🔎 正在检索笔记… Searching…"}
-        messages: list[Any] = [*history, {"role": "user", "content": question}, answer]
+        messages: list[Any] = [
+            *history,
+            {"role": "user", "content": inert_markdown(question)},
+            answer,
+        ]
         yield messages, ""
         keep = gr.update()
 
@@ -244,7 +268,7 @@ class WebHandlers:
             for event in with_heartbeat(services.stream_answer(question, pairs), HEARTBEAT):
                 if event is None:  # no words for a while: say how long it has been
                     waited = round(time.monotonic() - started)
-                    answer["content"] = "".join(parts) + writing_note(waited)
+                    answer["content"] = inert_markdown("".join(parts)) + writing_note(waited)
                 elif event.kind == "sources":
                     answer["content"] = writing_note(0)
                     sources = {
@@ -255,9 +279,9 @@ class WebHandlers:
                     messages.append(sources)
                 elif event.kind == "token":
                     parts.append(event.text)
-                    answer["content"] = "".join(parts)
+                    answer["content"] = inert_markdown("".join(parts))
                 elif event.kind == "done":
-                    answer["content"] = event.text or "".join(parts)
+                    answer["content"] = inert_markdown(event.text or "".join(parts))
                     support = event.support
                     notes = check_notes(
                         support.reason if support else "",

@@ -31,7 +31,30 @@ STATUS_LABELS = {
 }
 
 _BLANK_LINES_RE = re.compile(r"\n\s*\n+")
+#: Markdown images, inline ``![alt](url)`` or by reference ``![alt][ref]``.
+_MD_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
+#: The start of anything the browser could read as an HTML tag, comment or declaration.
+_TAG_START_RE = re.compile(r"<(?=[A-Za-z/!?])")
 _PREVIEW_CHARS = 60
+
+
+def inert_markdown(text: str) -> str:
+    """Text from a note, a question or the model, made safe to show as Markdown.
+
+    Nothing in it may make the browser load anything: Markdown images become
+    their alt text, and every HTML tag is escaped so it shows as typed (an
+    ``<img>``, ``<iframe>`` or a ``style`` with a ``url()`` stays text).
+    Plain Markdown (emphasis, lists, tables, code, LaTeX, links one must
+    click) is kept.
+
+    Args:
+        text: Untrusted text.
+
+    Returns:
+        The same text, inert.
+    """
+    text = _MD_IMAGE_RE.sub(lambda m: f"[🖼 {m.group(1) or 'image'}]", text)
+    return _TAG_START_RE.sub("&lt;", text)
 
 
 def source_location(meta: dict[str, Any]) -> str:
