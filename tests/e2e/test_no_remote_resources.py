@@ -21,7 +21,7 @@ def bait() -> Iterator[tuple[str, list[str]]]:
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server hook
+        def do_GET(self) -> None:
             hits.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
