@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from rag.config import OFFLINE_ENV, Settings
 from rag.ingest.pipeline import Ingestor, IngestReport
 from rag.models.fakes import FakeEmbeddings
+from rag.services import NotesQA
 from rag.store.knowledge_base import KnowledgeBase
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -170,3 +172,72 @@ def clean_env(**extra: str) -> dict[str, str]:
     env.update(OFFLINE_ENV)
     env.update(extra)
     return env
+
+
+def pdf_bomb(path: Path, inflated_mb: int, *, text: bool = True) -> Path:
+    """A one-page PDF whose content stream inflates to ``inflated_mb`` MB of spaces.
+
+    With ``text`` the stream starts with a text operator, so pypdf's extraction
+    decompresses it (and stops at its limit); without, pypdf skips it silently
+    and only pypdfium2 inflates it.
+    """
+    import io
+    import zlib
+
+    packer = zlib.compressobj(9)
+    prefix = b"BT /F1 12 Tf 72 712 Td (Hello) Tj ET\n" if text else b""
+    block = b" " * 2**20
+    data = packer.compress(prefix) + b"".join(packer.compress(block) for _ in range(inflated_mb))
+    data += packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        + (b"/Resources << /Font << /F1 5 0 R >> >> " if text else b"")
+        + b">>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def garbled_pdf_bomb(path: Path, inflated_mb: int) -> Path:
+    """A garbled page (so pypdfium2 reads the whole file) followed by a silent bomb page."""
+    from pypdf import PdfReader, PdfWriter
+
+    bomb = pdf_bomb(path.with_suffix(".bomb.pdf"), inflated_mb, text=False)
+    writer = PdfWriter()
+    writer.add_page(PdfReader(FIXTURES / "garbled.pdf").pages[0])
+    writer.add_page(PdfReader(bomb).pages[0])
+    writer.write(path)
+    bomb.unlink()
+    return path
+
+
+@dataclass
+class Running:
+    """The app launched in-process: a client over HTTP, its services and settings."""
+
+    client: Any
+    services: NotesQA
+    settings: Settings
+
+
+def listing(client: Any) -> dict[str, list[Any]]:
+    """The page's file table by source (the dropdown lists the same files, in order)."""
+    table, dropdown, _status = client.predict(None, api_name="/list_files")
+    rows = {row[0]: row for row in table["data"]}
+    assert [choice[0] for choice in dropdown["choices"]] == list(rows)
+    return rows

@@ -1,7 +1,8 @@
 """``python -m rag.ingest [PATH ...] [--rebuild] [--verify | --repair]``: index notes.
 
 Exit code 0 when every file was ingested; 1 when some failed (each gets a
-one-line reason on stderr, the others are still ingested); 2 on a usage or
+one-line reason on stderr, the others are still ingested, and the file is set
+aside: later runs skip it, with a note, until its bytes change); 2 on a usage or
 store error; 3 when another process is writing to the store (after waiting
 ``--lock-timeout`` seconds).
 
@@ -99,5 +100,12 @@ def run_ingest(service: NotesQA, args: argparse.Namespace) -> int:
         bar.close()
     for failed in report.failed:
         print(f"failed: {failed.error}", file=sys.stderr)
+    if report.failed:
+        print(
+            "(set aside: later runs skip these files until they change; fix or remove them)",
+            file=sys.stderr,
+        )
+    for aside in report.set_aside:
+        print(f"set aside (unchanged since it failed): {aside.error}", file=sys.stderr)
     print(report.summary())
     return 0 if report.ok else 1

@@ -14,6 +14,7 @@ import codecs
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -37,6 +38,14 @@ _HARD_WRAP_RE = re.compile(
 
 class LoaderError(Exception):
     """A file that cannot be ingested; the message says why."""
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """What parsing one PDF may cost: address space in MB and wall-clock seconds."""
+
+    memory_mb: int = 1536
+    seconds: float = 120.0
 
 
 def _is_readable(ch: str) -> bool:
@@ -174,7 +183,7 @@ def load_text(path: Path, source: str, markdown: bool = False) -> list[Document]
 
 def _pypdf_pages(path: Path, source: str) -> list[str]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(str(path), strict=False)
@@ -185,6 +194,12 @@ def _pypdf_pages(path: Path, source: str) -> list[str]:
         return [page.extract_text() or "" for page in reader.pages]
     except LoaderError:
         raise
+    except LimitReachedError as exc:
+        # A stream that inflates past pypdf's limit: pypdfium2 would inflate all of it.
+        raise LoaderError(
+            f"{source}: the PDF expands to far more data than it holds (a decompression "
+            "bomb?); set aside, not read"
+        ) from exc
     except (
         PdfReadError,
         ValueError,
@@ -229,25 +244,19 @@ def _pdfium_pages(path: Path, source: str) -> list[str]:
         pdf.close()
 
 
-def load_pdf(path: Path, source: str) -> list[Document]:
-    """Load a PDF as one document per non-empty page.
+def extract_pdf_text(path: Path, source: str) -> tuple[list[str], str]:
+    """The text of every page of a PDF, and the engine that read it.
 
     pypdf extracts first; when its text for any page is garbled (a font
-    without a Unicode map), the whole file is read again with pypdfium2.
-
-    Args:
-        path: File to read.
-        source: Value of the ``source`` metadata.
+    without a Unicode map), or it cannot read the file, pypdfium2 reads it
+    again. Runs in the parsing process (:mod:`rag.ingest.parse_process`).
 
     Returns:
-        Documents with 1-based ``page`` and ``offset`` 0.
+        ``(page texts, engine)``.
 
     Raises:
-        LoaderError: Corrupt, encrypted or text-less PDF.
+        LoaderError: Corrupt, encrypted or bomb-like PDF.
     """
-    with path.open("rb") as fh:
-        if not fh.read(1024).lstrip().startswith(b"%PDF"):
-            raise LoaderError(f"{source}: not a PDF file (no %PDF header)")
     try:
         pages = _pypdf_pages(path, source)
         engine = "pypdf"
@@ -257,6 +266,33 @@ def load_pdf(path: Path, source: str) -> list[Document]:
     except _PdfUnreadable as exc:
         logger.info("%s: pypdf failed (%s), trying pypdfium2", source, exc)
         pages, engine = _pdfium_pages(path, source), "pypdfium2"
+    return pages, engine
+
+
+def load_pdf(path: Path, source: str, limits: ParseLimits | None = None) -> list[Document]:
+    """Load a PDF as one document per non-empty page.
+
+    The text is extracted in a separate process bounded in memory and time
+    (:func:`rag.ingest.parse_process.extract_in_process`), so that a hostile
+    file costs a clear error, not the app.
+
+    Args:
+        path: File to read.
+        source: Value of the ``source`` metadata.
+        limits: Memory and time for the parsing process (default: :class:`ParseLimits`).
+
+    Returns:
+        Documents with 1-based ``page`` and ``offset`` 0.
+
+    Raises:
+        LoaderError: Corrupt, encrypted, bomb-like or text-less PDF.
+    """
+    from rag.ingest.parse_process import extract_in_process
+
+    with path.open("rb") as fh:
+        if not fh.read(1024).lstrip().startswith(b"%PDF"):
+            raise LoaderError(f"{source}: not a PDF file (no %PDF header)")
+    pages, engine = extract_in_process(path, source, limits or ParseLimits())
     docs = []
     for number, text in enumerate(pages, start=1):
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
@@ -285,12 +321,13 @@ def load_pdf(path: Path, source: str) -> list[Document]:
     return docs
 
 
-def load_file(path: Path, source: str) -> list[Document]:
+def load_file(path: Path, source: str, limits: ParseLimits | None = None) -> list[Document]:
     """Load any supported note file.
 
     Args:
         path: File to read.
         source: Value of the ``source`` metadata (path as indexed).
+        limits: Memory and time for parsing a PDF.
 
     Returns:
         The file's documents, at least one.
@@ -312,7 +349,7 @@ def load_file(path: Path, source: str) -> list[Document]:
         raise LoaderError(f"{source}: the file is empty")
     try:
         if suffix in PDF_SUFFIXES:
-            return load_pdf(path, source)
+            return load_pdf(path, source, limits)
         return load_text(path, source, markdown=suffix in (".md", ".markdown"))
     except OSError as exc:
         raise LoaderError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc

@@ -23,12 +23,12 @@ from typing import Concatenate, Literal, ParamSpec, TypeVar
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoaderError, ParseLimits, load_file
 from rag.ingest.splitter import SPLITTER_VERSION, split_documents
 from rag.store.integrity import heal, mark_interrupted  # crash-safety hooks
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.locking import write_lock
-from rag.store.records import FileRecord
+from rag.store.records import FileRecord, SetAside
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ ProgressFn = Callable[[str, object], None]
 P = ParamSpec("P")
 R = TypeVar("R")
 #: What happened to one file in an ingest.
-FileStatus = Literal["added", "updated", "unchanged", "failed", "deleted"]
+FileStatus = Literal["added", "updated", "unchanged", "failed", "set_aside", "deleted"]
 
 
 @dataclass
@@ -72,17 +72,23 @@ class IngestReport:
         return [f for f in self.files if f.status == "failed"]
 
     @property
+    def set_aside(self) -> list[FileResult]:
+        """Files skipped because they failed before and have not changed since."""
+        return [f for f in self.files if f.status == "set_aside"]
+
+    @property
     def ok(self) -> bool:
-        """True when no file failed."""
+        """True when no file failed in this run (files set aside before do not count)."""
         return not self.failed
 
     def summary(self) -> str:
         """One line: files, chunk counts, time and throughput."""
         embedded = self.total("added") + self.total("updated")
         rate = embedded / self.seconds if self.seconds > 0 else 0.0
-        n_ok = len([f for f in self.files if f.status not in ("failed", "deleted")])
+        n_ok = len([f for f in self.files if f.status not in ("failed", "set_aside", "deleted")])
+        aside = f", {len(self.set_aside)} set aside" if self.set_aside else ""
         return (
-            f"{n_ok} files ingested, {len(self.failed)} failed: "
+            f"{n_ok} files ingested, {len(self.failed)} failed{aside}: "
             f"chunks added {self.total('added')}, "
             f"updated {self.total('updated')}, skipped {self.total('skipped')}, "
             f"deleted {self.total('deleted')}; {self.seconds:.1f} s, {rate:.1f} chunks/s"
@@ -98,6 +104,7 @@ class _Prepared:
     fingerprint: str = ""
     chunks: list[Document] = field(default_factory=list)
     result: FileResult | None = None
+    set_aside: bool = False  # failed to load: remember it, so later runs skip it
 
 
 def source_id(path: Path, data_dir: Path) -> str:
@@ -194,6 +201,7 @@ class Ingestor:
         self.kb = kb
         self.progress = progress or (lambda event, payload: None)
         self.lock_timeout = lock_timeout
+        self._set_aside: dict[str, SetAside] = {}
 
     @_writes
     def ingest(self, paths: Iterable[Path] | None = None, rebuild: bool = False) -> IngestReport:
@@ -217,6 +225,7 @@ class Ingestor:
         report = IngestReport()
         self.progress("total", len(files))
         known = {r.source: r for r in self.kb.record_manager.files()}
+        self._set_aside = {a.source: a for a in self.kb.record_manager.set_aside()}
         jobs = [(path, source_id(path, settings.data_dir)) for path in files]
         sources_seen = {source for _, source in jobs}
         # While one file is embedded and indexed, the next one is read, parsed and
@@ -260,38 +269,52 @@ class Ingestor:
         Touches nothing in the store, so it may run in the prefetch thread.
         """
         settings = self.kb.settings
+        fingerprint = ""
         try:
-            if path.is_file() and path.stat().st_size > settings.max_upload_bytes:
-                raise LoaderError(
-                    f"{source}: file is {path.stat().st_size / 2**20:.1f} MB, over the "
-                    f"{settings.max_upload_mb:g} MB limit (MAX_UPLOAD_MB)"
-                )
-            fingerprint = (
-                file_fingerprint(path, settings.chunk_size, settings.chunk_overlap)
-                if path.is_file()
-                else ""
-            )
+            if path.is_file():
+                fingerprint = file_fingerprint(path, settings.chunk_size, settings.chunk_overlap)
             if known and known.sha256 == fingerprint and not force:
                 unchanged = FileResult(
                     source, "unchanged", chunks=known.chunks, pages=known.pages,
                     skipped=known.chunks,
                 )  # fmt: skip
                 return _Prepared(source, known, result=unchanged)
-            units = load_file(path, source)
+            aside = self._set_aside.get(source)
+            if aside and aside.sha256 == fingerprint and not force:
+                skipped = FileResult(source, "set_aside", error=aside.reason)
+                return _Prepared(source, known, result=skipped)
+            if path.is_file() and path.stat().st_size > settings.max_upload_bytes:
+                raise LoaderError(
+                    f"{source}: file is {path.stat().st_size / 2**20:.1f} MB, over the "
+                    f"{settings.max_upload_mb:g} MB limit (MAX_UPLOAD_MB)"
+                )
+            limits = ParseLimits(settings.parse_memory_mb, settings.parse_timeout)
+            units = load_file(path, source, limits)
             chunks = split_documents(units, settings.chunk_size, settings.chunk_overlap)
             if not chunks:
                 raise LoaderError(f"{source}: no text to index")
         except LoaderError as exc:
-            return _Prepared(source, known, result=FileResult(source, "failed", error=str(exc)))
+            failed = FileResult(source, "failed", error=str(exc))
+            return _Prepared(source, known, fingerprint, result=failed, set_aside=bool(fingerprint))
         return _Prepared(source, known, fingerprint=fingerprint, chunks=chunks)
 
     def _index_prepared(self, prepared: _Prepared) -> FileResult:
         """Embed and index a prepared file (in the calling thread, under the write lock)."""
+        rm = self.kb.record_manager
         if prepared.result is not None:
             if prepared.result.error:
                 logger.info("%s", prepared.result.error)
+            if prepared.set_aside:
+                entry = SetAside(
+                    prepared.source, prepared.fingerprint, prepared.result.error or "", time.time()
+                )
+                rm.put_set_aside(entry)
+                self._set_aside[prepared.source] = entry
             return prepared.result
         source, known, chunks = prepared.source, prepared.known, prepared.chunks
+        if source in self._set_aside:
+            rm.forget_set_aside(source)
+            del self._set_aside[source]
         mark_interrupted(self.kb.record_manager, known)  # crash-safety hook: row not done yet
         result = index(
             chunks,
@@ -339,6 +362,11 @@ class Ingestor:
             if path.exists():
                 continue
             results.append(self.delete_source(source))
+        for aside in rm.set_aside():
+            path = Path(aside.source)
+            path = path if path.is_absolute() else data_dir / aside.source
+            if not path.exists():
+                rm.forget_set_aside(aside.source)
         return results
 
     @_writes
@@ -354,6 +382,7 @@ class Ingestor:
         """
         heal(self.kb)  # crash-safety hook: adopt orphans so they are removed too
         result = self.delete_source(source)
+        self.kb.record_manager.forget_set_aside(source)
         path = self.kb.settings.data_dir / source
         if delete_file and not Path(source).is_absolute() and path.is_file():
             path.unlink()
@@ -373,6 +402,7 @@ class Ingestor:
         path = Path(source) if Path(source).is_absolute() else self.kb.settings.data_dir / source
         heal(self.kb)  # crash-safety hook: forget records of lost chunks so they are re-added
         known = {r.source: r for r in self.kb.record_manager.files()}.get(source)
+        self._set_aside = {a.source: a for a in self.kb.record_manager.set_aside()}
         result = self._ingest_file(path, source, known, force=True)
         self.kb.sync_lexical()
         return result

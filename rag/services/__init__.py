@@ -13,7 +13,7 @@ from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
 from rag.store.integrity import Report
 from rag.store.locking import StoreLocked
-from rag.store.records import FileRecord
+from rag.store.records import FileRecord, SetAside
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -27,6 +27,7 @@ __all__ = [
     "NotesQA",
     "QuestionError",
     "Report",
+    "SetAside",
     "StoreError",
     "StoreLocked",
     "UploadOutcome",

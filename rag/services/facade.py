@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from rag.config import Settings
-    from rag.store.records import FileRecord
+    from rag.store.records import FileRecord, SetAside
 
 logger = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ class NotesQA:
                     outcome.error = f"saved, but not indexed yet: {exc}"
                 return outcomes
             results = {r.source: r for r in report.files}
-            for outcome, _ in saved:
+            for outcome, upload in saved:
                 result = results.get(outcome.source or "")
                 if result is None:
                     outcome.status, outcome.error = "failed", "not ingested"
@@ -380,7 +380,26 @@ class NotesQA:
                     result.pages,
                     result.error,
                 )
+                if result.status in ("failed", "set_aside") and not upload.duplicate:
+                    self._discard_upload(upload, outcome)
         return outcomes
+
+    def _discard_upload(self, upload: SavedUpload, outcome: UploadOutcome) -> None:
+        """Take a new upload that cannot be ingested out of the data dir again.
+
+        It was never in the knowledge base, and the student still has it; left
+        in the data dir it would be a file the page does not list.
+        """
+        with self.ingest_lock:
+            self.kb.record_manager.forget_set_aside(outcome.source or "")
+            upload.path.unlink(missing_ok=True)
+        outcome.status = "failed"
+        outcome.error = f"{outcome.error}（未保存 not kept）"
+        logger.info("upload %s removed again: %s", upload.path.name, outcome.error)
+
+    def set_aside(self) -> list[SetAside]:
+        """Files of the data dir that could not be ingested, with the reason."""
+        return self.kb.record_manager.set_aside()
 
     def remove(self, source: str) -> FileResult:
         """Remove a note from the store and the data dir (waits for a running ingest)."""

@@ -29,6 +29,16 @@ class FileRecord:
     ingested_at: float
 
 
+@dataclass(frozen=True)
+class SetAside:
+    """A file that could not be ingested, remembered so later runs skip it until it changes."""
+
+    source: str
+    sha256: str
+    reason: str
+    at: float
+
+
 class SQLiteRecordManager(RecordManager):
     """:class:`RecordManager` backed by one SQLite file."""
 
@@ -67,6 +77,9 @@ class SQLiteRecordManager(RecordManager):
                     namespace TEXT NOT NULL, source TEXT NOT NULL, chunks INTEGER NOT NULL,
                     pages INTEGER NOT NULL, sha256 TEXT NOT NULL, ingested_at REAL NOT NULL,
                     PRIMARY KEY (namespace, source));
+                CREATE TABLE IF NOT EXISTS set_aside (
+                    namespace TEXT NOT NULL, source TEXT NOT NULL, sha256 TEXT NOT NULL,
+                    reason TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (namespace, source));
                 """
             )
 
@@ -233,8 +246,34 @@ class SQLiteRecordManager(RecordManager):
             )
             return [FileRecord(*row) for row in cur]
 
+    def put_set_aside(self, entry: SetAside) -> None:
+        """Remember that a file, with these bytes, could not be ingested, and why."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO set_aside VALUES (?, ?, ?, ?, ?)",
+                (self.namespace, entry.source, entry.sha256, entry.reason, entry.at),
+            )
+
+    def forget_set_aside(self, source: str) -> None:
+        """Forget that a file was set aside (it was ingested, changed or removed)."""
+        with self._lock:
+            self._conn.execute(
+                "DELETE FROM set_aside WHERE namespace=? AND source=?", (self.namespace, source)
+            )
+
+    def set_aside(self) -> list[SetAside]:
+        """Every file set aside, by source."""
+        with self._lock:
+            cur = self._conn.execute(
+                "SELECT source, sha256, reason, at FROM set_aside WHERE namespace=? "
+                "ORDER BY source",
+                [self.namespace],
+            )
+            return [SetAside(*row) for row in cur]
+
     def clear(self) -> None:
-        """Remove every record and file row of this namespace."""
+        """Remove every record, file row and set-aside entry of this namespace."""
         with self._lock:
             self._conn.execute("DELETE FROM records WHERE namespace=?", [self.namespace])
             self._conn.execute("DELETE FROM files WHERE namespace=?", [self.namespace])
+            self._conn.execute("DELETE FROM set_aside WHERE namespace=?", [self.namespace])

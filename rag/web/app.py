@@ -47,6 +47,7 @@ from rag.web.render import (
     kb_summary,
     outcomes_markdown,
     progress_text,
+    set_aside_rows,
     sources_html,
     writing_note,
 )
@@ -200,13 +201,14 @@ class WebHandlers:
     def kb_outputs(self, selected: str | None = None) -> tuple[list[list[Any]], Any, str]:
         """Table rows, dropdown update and status line after a change."""
         try:
-            records = self.services.files()
+            records, aside = self.services.files(), self.services.set_aside()
         except Exception:
             logger.exception("cannot list files")
-            records = []
-        sources = [r.source for r in records]
+            records, aside = [], []
+        sources = [r.source for r in records] + [a.source for a in aside]
         value = selected if selected in sources else None
-        return file_rows(records), gr.update(choices=sources, value=value), self.status_markdown()
+        rows = file_rows(records) + set_aside_rows(aside)
+        return rows, gr.update(choices=sources, value=value), self.status_markdown()
 
     # -- chat --------------------------------------------------------------
 
@@ -455,7 +457,8 @@ class WebHandlers:
         self.services.wait_initial_ingest()
         if not source:
             return "请先在表格或下拉框中选择一个文件。Select a file first (nothing changed)."
-        if source not in {r.source for r in self.services.files()}:
+        listed = [r.source for r in self.services.files()]
+        if source not in listed + [a.source for a in self.services.set_aside()]:
             return f"❌ 知识库中没有这个文件 Not in the knowledge base: `{source}`"
         return None
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-    from rag.services import FileRecord, IngestProgress, UploadOutcome
+    from rag.services import FileRecord, IngestProgress, SetAside, UploadOutcome
 
 #: Every sources block starts with this, so chat history can tell it from answers.
 SOURCES_MARK = '<div class="nqa-sources">'
@@ -214,6 +214,11 @@ def format_time(timestamp: float) -> str:
 def file_rows(records: Sequence[FileRecord]) -> list[list[Any]]:
     """Rows of the knowledge-base table (see :data:`FILE_HEADERS`)."""
     return [[r.source, r.chunks, r.pages or "–", format_time(r.ingested_at)] for r in records]
+
+
+def set_aside_rows(entries: Sequence[SetAside]) -> list[list[Any]]:
+    """Table rows for files that could not be ingested: no chunks, and the reason."""
+    return [[e.source, 0, "–", f"⚠️ 未能索引 not indexed: {e.reason}"] for e in entries]
 
 
 def kb_summary(records: Sequence[FileRecord]) -> str:

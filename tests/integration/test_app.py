@@ -6,38 +6,15 @@ store starts empty, so the first request ingests them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
 
-from rag.config import Settings
 from rag.services import IngestProgress, NotesQA
 from rag.web.app import WebHandlers, build_app
 from rag.web.render import SOURCES_MARK, history_pairs, message_text
-from tests.helpers import DISTILL, app_settings, free_port
-
-
-@dataclass
-class Running:
-    client: Client
-    services: NotesQA
-    settings: Settings
-
-
-@pytest.fixture
-def running(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
-    settings = app_settings(tmp_path, **getattr(request, "param", {}))
-    app = build_app(settings)
-    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
-    try:
-        client = Client(app.local_url, verbose=False)
-        yield Running(client, app.services, settings)
-    finally:
-        app.close()
-        app.services.kb.record_manager.close()
+from tests.helpers import DISTILL, Running, app_settings, free_port, listing
 
 
 def texts(history: list) -> list[tuple[str, str]]:
@@ -56,13 +33,6 @@ def answer_and_sources(history: list) -> tuple[str, str]:
     assert answer[0] == sources[0] == "assistant"
     assert sources[1].startswith(SOURCES_MARK)
     return answer[1], sources[1]
-
-
-def listing(client: Client) -> dict[str, list]:
-    table, dropdown, _status = client.predict(None, api_name="/list_files")
-    rows = {row[0]: row for row in table["data"]}
-    assert [choice[0] for choice in dropdown["choices"]] == list(rows)
-    return rows
 
 
 def first_source(sources: str) -> str:

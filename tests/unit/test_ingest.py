@@ -12,7 +12,7 @@ import pytest
 
 import rag.ingest.pipeline
 from rag.config import Settings
-from rag.ingest.loaders import LoaderError, load_file
+from rag.ingest.loaders import LoaderError, ParseLimits, load_file
 from rag.ingest.pipeline import Ingestor
 from rag.ingest.splitter import split_documents
 from rag.models.embeddings import build_embeddings
@@ -327,13 +327,13 @@ def gated(settings, data_dir, add_fixture, monkeypatch):
     failures: dict[str, Exception] = {}
     real_load = rag.ingest.pipeline.load_file
 
-    def spy_load(path: Path, source: str):
+    def spy_load(path: Path, source: str, limits: ParseLimits | None = None):
         loads.append((source, threading.current_thread().name))
         if source == "2.pdf":
             gate.set()
         if source in failures:
             raise failures[source]
-        return real_load(path, source)
+        return real_load(path, source, limits)
 
     monkeypatch.setattr(rag.ingest.pipeline, "load_file", spy_load)
     embeddings = GatedEmbeddings(gate)

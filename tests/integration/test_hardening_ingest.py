@@ -1,0 +1,81 @@
+"""Files that cannot be parsed: bounded in memory and time, set aside, never failing later runs."""
+
+from __future__ import annotations
+
+import resource
+import shutil
+
+import pytest
+from gradio_client import handle_file
+
+from rag.ingest.loaders import LoaderError, ParseLimits, load_pdf
+from tests.helpers import FIXTURES, Running, garbled_pdf_bomb, listing, pdf_bomb
+from tests.integration.test_cli import make_root, run
+
+BOMB_MESSAGE = "bomb.pdf: the PDF expands to far more data than it holds (a decompression bomb?)"
+
+
+def test_a_bomb_pypdf_detects_is_not_handed_to_pypdfium2(tmp_path):
+    bomb = pdf_bomb(tmp_path / "bomb.pdf", 300)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with pytest.raises(LoaderError, match=r"decompression bomb\?\); set aside, not read"):
+        load_pdf(bomb, "bomb.pdf")
+    # the parsing process never held the inflated stream (300 MB)
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < max(before, 250 * 1024)
+
+
+def test_a_bomb_only_pypdfium2_inflates_stops_at_the_memory_cap(tmp_path):
+    bomb = garbled_pdf_bomb(tmp_path / "bomb.pdf", 1200)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(LoaderError, match=r"within 512 MB \(PARSE_MEMORY_MB\); set aside"):
+        load_pdf(bomb, "bomb.pdf", ParseLimits(memory_mb=512, seconds=60))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - own < 50 * 1024  # KB
+
+
+def test_a_bad_file_fails_once_then_is_set_aside_until_it_changes(tmp_path):
+    root = make_root(tmp_path, ["headings.md"])
+    pdf_bomb(root / "data" / "bomb.pdf", 300)
+    first = run("rag.ingest", "-q", root=root)
+    assert first.returncode == 1
+    assert BOMB_MESSAGE in first.stderr
+    assert first.stdout.startswith("1 files ingested, 1 failed: ")
+
+    second = run("rag.ingest", "-q", root=root)
+    assert second.returncode == 0, second.stderr
+    assert f"set aside (unchanged since it failed): {BOMB_MESSAGE}" in second.stderr
+    assert second.stdout.startswith("1 files ingested, 0 failed, 1 set aside: ")
+    assert (root / "data" / "bomb.pdf").exists()  # the student's file is kept
+
+    shutil.copyfile(FIXTURES / "multipage.pdf", root / "data" / "bomb.pdf")  # fixed
+    third = run("rag.ingest", "-q", root=root)
+    assert third.returncode == 0, third.stderr
+    assert third.stdout.startswith("2 files ingested, 0 failed: ")
+
+
+def test_an_upload_that_cannot_be_ingested_is_not_kept(running: Running) -> None:
+    client, data_dir = running.client, running.settings.data_dir
+    client.predict(api_name="/status")
+    before = listing(client)
+    result, *_ = client.predict([handle_file(str(FIXTURES / "corrupt.pdf"))], api_name="/upload")
+    assert (
+        "corrupt.pdf: not a readable PDF (corrupt or truncated file)（未保存 not kept）" in result
+    )
+    assert not (data_dir / "corrupt.pdf").exists()
+    assert listing(client) == before
+    assert running.services.set_aside() == []
+
+
+def test_a_note_that_cannot_be_ingested_is_listed_and_can_be_deleted(running: Running) -> None:
+    client, data_dir = running.client, running.settings.data_dir
+    client.predict(api_name="/status")
+    shutil.copyfile(FIXTURES / "corrupt.pdf", data_dir / "corrupt.pdf")
+    running.services.ingest()
+    table, *_ = client.predict(api_name="/list_files")
+    rows = {row[0]: row for row in table["data"]}
+    assert rows["corrupt.pdf"][3] == (
+        "⚠️ 未能索引 not indexed: corrupt.pdf: not a readable PDF (corrupt or truncated file)"
+    )
+    message, *_ = client.predict("corrupt.pdf", api_name="/delete_file")
+    assert "corrupt.pdf" in message and "❌" not in message
+    assert not (data_dir / "corrupt.pdf").exists()
+    assert running.services.set_aside() == []
