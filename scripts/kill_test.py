@@ -1,6 +1,7 @@
 """Kill test: SIGKILL ``python -m rag.ingest`` at random moments, then check the store heals.
 
     python scripts/kill_test.py [--files 300] [--kills 5] [--seed 7] [--workdir DIR]
+    python scripts/kill_test.py --app [--upload-mb 4] [--seed 7] [--workdir DIR]
 
 1. Generates a folder of Chinese notes (``--files`` files, seeded).
 2. Starts ``python -m rag.ingest`` (fake embeddings) and SIGKILLs it at
@@ -11,15 +12,23 @@
 4. Ingests the final folder into a fresh store and compares: same chunk ids,
    texts and metadata, same records, file rows and lexical ids.
 
+With ``--app`` it kills the web app instead: ``notes-qa serve`` (fake models)
+on a folder of notes, a big note uploaded through the page's API, SIGKILL at a
+seeded moment while the upload is being indexed, then the app started again
+with no manual step; once its start-up ingest is done the store must verify
+and equal a clean ingest of the same folder.
+
 Prints each step with timings; exits 0 when the healed store equals the clean one.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -326,6 +335,166 @@ def kill_test(
     return result
 
 
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def big_note(path: Path, megabytes: float, seed: int) -> Path:
+    """A generated note of about ``megabytes`` MB."""
+    rng = random.Random(seed)
+    parts, size, number = [], 0, 0
+    while size < megabytes * 2**20:
+        text = note_text(rng, 50_000 + number)
+        parts.append(text)
+        size += len(text.encode("utf-8"))
+        number += 1
+    path.write_text("\n\n".join(parts), encoding="utf-8")
+    return path
+
+
+class App:
+    """``notes-qa serve`` as a child process, with its log lines collected."""
+
+    def __init__(self, data: Path, store: Path) -> None:
+        """Start the app on ``data`` and ``store`` (fake models) and wait until it answers."""
+        import threading
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = env_for(data, store)
+        env.update(LLM_PROVIDER="fake", GRADIO_SERVER_PORT=str(self.port))
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli.main", "serve"],
+            env=env,
+            cwd=store.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stderr is not None
+        stream = self.proc.stderr
+        threading.Thread(target=lambda: self.lines.extend(stream), daemon=True).start()
+        deadline = time.monotonic() + 120
+        while not any("Running on local URL" in ln or "serving" in ln for ln in self.lines):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("the app did not start:\n" + "".join(self.lines))
+            time.sleep(0.1)
+        self.client = self._client(deadline)
+
+    def _client(self, deadline: float):
+        from gradio_client import Client
+
+        while True:
+            try:
+                return Client(self.url, verbose=False)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def wait_ready(self) -> str:
+        """Wait for the start-up ingest (the status endpoint returns once it is done)."""
+        status, *_ = self.client.predict(api_name="/status")
+        return str(status)
+
+    def kill(self) -> None:
+        """SIGKILL the app."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        """Stop the app."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def app_kill_test(
+    workdir: Path, *, upload_mb: float = 4.0, n_files: int = 20, seed: int = 7, log=print
+) -> KillTestResult:
+    """Kill the web app while an upload is being indexed; a restart must heal the store."""
+    import threading
+
+    from gradio_client import handle_file
+
+    rng = random.Random(seed)
+    data, store, clean_store = workdir / "data", workdir / "store", workdir / "clean"
+    workdir.mkdir(parents=True, exist_ok=True)
+    make_corpus(data, n_files, seed)
+    upload = big_note(workdir / "big-upload.md", upload_mb, seed)
+    result = KillTestResult()
+    log(f"corpus: {n_files} notes; upload: {upload.stat().st_size / 2**20:.1f} MB")
+
+    # How long indexing the upload alone takes, to kill the app inside it.
+    probe = workdir / "probe"
+    (probe / "data").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(upload, probe / "data" / upload.name)
+    _, alone = run_ingest(probe / "data", probe / "store")
+    _, startup = run_ingest(probe / "data", probe / "store")
+    log(f"indexing the upload alone takes {alone - startup:.1f} s")
+
+    app = App(data, store)
+    log(f"app started: {app.wait_ready().splitlines()[0]}")
+    done = threading.Event()
+
+    def send() -> None:
+        with contextlib.suppress(Exception):  # the app is killed under it
+            app.client.predict([handle_file(str(upload))], api_name="/upload")
+        done.set()
+
+    threading.Thread(target=send, daemon=True).start()
+    started = time.monotonic()
+    while not any("saved upload" in line for line in app.lines):
+        if time.monotonic() - started > 120:
+            raise RuntimeError("the upload was never saved:\n" + "".join(app.lines[-20:]))
+        time.sleep(0.05)
+    saved = time.monotonic()
+    after = rng.uniform(0.4, 0.9) * (alone - startup)
+    killed = not done.wait(after)
+    app.kill()
+    result.runs.append((time.monotonic() - saved, killed, ["upload"]))
+    log(
+        f"upload saved {saved - started:.1f} s after it was sent; app "
+        + ("KILLED" if killed else "finished indexing before the kill")
+        + f" {after:.1f} s after that"
+    )
+
+    restarted = time.perf_counter()
+    app = App(data, store)
+    status = app.wait_ready()
+    result.final_seconds = time.perf_counter() - restarted
+    healed = [ln.strip() for ln in app.lines if "store healed" in ln]
+    log(
+        f"restarted and ready in {result.final_seconds:.1f} s ({healed[0] if healed else 'no heal'})"
+    )
+    log(f"status: {status.splitlines()[0]}")
+    app.stop()
+    result.final_code = 0 if "失败" not in status else 1
+
+    proc, _ = run_ingest(data, store, "--verify")
+    result.verify_code, result.verify_output = proc.returncode, proc.stdout + proc.stderr
+    log(f"--verify: exit {proc.returncode}\n{proc.stdout.strip()}")
+    proc, result.clean_seconds = run_ingest(data, clean_store)
+    log(f"clean ingest: exit {proc.returncode} in {result.clean_seconds:.1f} s")
+    healed_snap, clean = snapshot(data, store), snapshot(data, clean_store)
+    result.chunks = len(clean["chroma"])
+    result.differences = compare(healed_snap, clean)
+    if result.differences:
+        log("DIFFERENT from a clean ingest:\n  " + "\n  ".join(result.differences))
+    else:
+        log(f"same as a clean ingest: {result.chunks} chunks, ids, texts, records, lexical")
+    log(("PASS" if result.ok else "FAIL") + f" ({result.kills} kill)")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line of the kill test."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -334,11 +503,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-mutate", action="store_true", help="do not edit notes between runs")
     parser.add_argument("--workdir", type=Path, help="default: a new temp folder")
+    parser.add_argument("--app", action="store_true", help="kill the web app during an upload")
+    parser.add_argument("--upload-mb", type=float, default=4.0, help="size of the upload (--app)")
     args = parser.parse_args(argv)
     if args.workdir is None:
         import tempfile
 
         args.workdir = Path(tempfile.mkdtemp(prefix="kill_test_"))
+    if args.app:
+        outcome = app_kill_test(args.workdir, upload_mb=args.upload_mb, seed=args.seed)
+        return 0 if outcome.ok and outcome.kills else 1
     result = kill_test(
         args.workdir,
         n_files=args.files,

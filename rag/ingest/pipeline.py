@@ -25,7 +25,7 @@ from langchain_core.indexing import index
 
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoaderError, ParseLimits, load_file
 from rag.ingest.splitter import SPLITTER_VERSION, split_documents
-from rag.store.integrity import heal, mark_interrupted  # crash-safety hooks
+from rag.store.integrity import INTERRUPTED, heal, mark_interrupted  # crash-safety hooks
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.locking import write_lock
 from rag.store.records import FileRecord, SetAside
@@ -222,6 +222,7 @@ class Ingestor:
         heal(self.kb)  # crash-safety hook: finish what a killed run left
         targets = list(paths) if paths else [settings.data_dir]
         files, folders = collect_files(targets)
+        files += self._interrupted(files)
         report = IngestReport()
         self.progress("total", len(files))
         known = {r.source: r for r in self.kb.record_manager.files()}
@@ -255,6 +256,23 @@ class Ingestor:
         self.kb.sync_lexical()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _interrupted(self, files: list[Path]) -> list[Path]:
+        """Files whose last ingest was killed and that this run would not touch otherwise.
+
+        Every write finishes them, so a store is never left half-indexed until
+        someone happens to ingest that very file again.
+        """
+        data_dir = self.kb.settings.data_dir
+        planned = {source_id(path, data_dir) for path in files}
+        extra = []
+        for row in self.kb.record_manager.files():
+            path = Path(row.source) if Path(row.source).is_absolute() else data_dir / row.source
+            if row.sha256 == INTERRUPTED and row.source not in planned and path.is_file():
+                extra.append(path.resolve())
+        if extra:
+            logger.info("finishing %d file(s) whose last ingest was interrupted", len(extra))
+        return extra
 
     def _ingest_file(
         self, path: Path, source: str, known: FileRecord | None, force: bool = False
@@ -315,7 +333,7 @@ class Ingestor:
         if source in self._set_aside:
             rm.forget_set_aside(source)
             del self._set_aside[source]
-        mark_interrupted(self.kb.record_manager, known)  # crash-safety hook: row not done yet
+        mark_interrupted(self.kb.record_manager, known, source)  # crash-safety hook
         result = index(
             chunks,
             self.kb.record_manager,

@@ -38,9 +38,9 @@ from rag.services.progress import IngestProgress, InitialIngest, ProgressCallbac
 from rag.services.records import source_record, timings_ms
 from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
-from rag.store.integrity import Report, verify
+from rag.store.integrity import Report, heal, verify
 from rag.store.knowledge_base import KnowledgeBase
-from rag.store.locking import write_lock
+from rag.store.locking import StoreLocked, write_lock
 from rag.text.examples import example_questions
 
 if TYPE_CHECKING:
@@ -477,6 +477,7 @@ class NotesQA:
             if self.initial.started or self.initial.done.is_set():
                 return self.initial.started
             try:
+                self._heal_at_start()
                 stale = self.stale_sources()
             except Exception as exc:
                 logger.exception("cannot open the knowledge base")
@@ -491,6 +492,18 @@ class NotesQA:
         thread.daemon = True
         thread.start()
         return True
+
+    def _heal_at_start(self) -> None:
+        """Undo what a killed write left (orphan chunks, unlisted files) before anything is read.
+
+        Skipped, with a log line, while another process writes the store: its
+        own start healed it.
+        """
+        try:
+            with write_lock(self.kb, 0):
+                heal(self.kb)
+        except StoreLocked:
+            logger.info("another process is writing the store; not healing it now")
 
     def stale_sources(self) -> list[str]:
         """Notes of the data dir that the store does not hold as they are now.

@@ -33,15 +33,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.store.records import FileRecord
+
 if TYPE_CHECKING:
     from rag.store.knowledge_base import KnowledgeBase
-    from rag.store.records import FileRecord, SQLiteRecordManager
+    from rag.store.records import SQLiteRecordManager
 
 logger = logging.getLogger(__name__)
 
@@ -68,18 +71,26 @@ def chunk_key(text: str, metadata: dict[str, Any]) -> str:
     return digest(digest(text) + digest(json.dumps(metadata, sort_keys=True)))
 
 
-def mark_interrupted(record_manager: SQLiteRecordManager, known: FileRecord | None) -> None:
-    """Mark a file row as being re-indexed, so a kill before it is rewritten is noticed.
+def mark_interrupted(
+    record_manager: SQLiteRecordManager, known: FileRecord | None, source: str = ""
+) -> None:
+    """Mark a file row as being (re-)indexed, so a kill before it is rewritten is noticed.
 
     Called just before a file's chunks are written. Without it, a file edited
     while its ingest was killed and then edited back would match its old
-    fingerprint and be skipped with a mix of both versions in the store.
+    fingerprint and be skipped with a mix of both versions in the store; and a
+    new file killed half-way would have chunks but no row, invisible to the
+    page (which lists rows) while answers cite it.
 
     Args:
         record_manager: The record manager.
-        known: The file's current row (None: a new file, nothing to mark).
+        known: The file's current row (None: a new file).
+        source: The file's source id, for a new file's row.
     """
-    if known is not None and known.sha256 != INTERRUPTED:
+    if known is None:
+        if source:
+            record_manager.put_file(FileRecord(source, 0, 0, INTERRUPTED, time.time()))
+    elif known.sha256 != INTERRUPTED:
         record_manager.put_file(replace(known, sha256=INTERRUPTED))
 
 
@@ -237,6 +248,20 @@ def heal(kb: KnowledgeBase) -> list[str]:
         actions.append(f"forgot {_n(len(dangling), 'record')} with no chunk")
 
     per_source = Counter(g for g in records.values() if g)
+    rows = {row.source for row in rm.files()}
+    unlisted = sorted(set(per_source) - rows)
+    for source in unlisted:  # chunks of a file whose first ingest was killed
+        if source_path(kb, source).is_file():
+            rm.put_file(FileRecord(source, per_source[source], 0, INTERRUPTED, time.time()))
+        else:
+            keys = [k for k, g in records.items() if g == source]
+            kb.vectorstore.delete(ids=keys)
+            rm.delete_keys(keys)
+            for key in keys:
+                del records[key]
+            del per_source[source]
+    if unlisted:
+        actions.append(f"listed {_n(len(unlisted), 'file')} whose first ingest was interrupted")
     dropped, marked = 0, 0
     for row in rm.files():
         have = per_source.get(row.source, 0)

@@ -204,7 +204,10 @@ def test_chunks_without_a_file_row_are_reported_and_completed(kb, corpus, clean)
     assert report.kinds == {"missing_file_rows"}
     assert report.issue("missing_file_rows").examples[0].startswith("bom_note.txt (")
     done = repair(kb)
-    assert done.ok and done.actions == ["re-processed 1 file (0 chunks re-added)"]
+    assert done.ok and done.actions == [
+        "listed 1 file whose first ingest was interrupted",
+        "re-processed 1 file (0 chunks re-added)",
+    ]
     assert embed_count(kb) == embedded
     assert snapshot(kb) == clean()
 
@@ -446,3 +449,31 @@ def test_cli_verify_takes_no_paths(cli_env, capsys):
     with pytest.raises(SystemExit) as exit_info:
         ingest_main(["--verify", "--repair"])
     assert exit_info.value.code == 2
+
+
+def test_a_new_file_killed_half_way_is_listed_then_finished_by_any_write(
+    monkeypatch, kb, corpus, add_fixture, clean, fresh_kb
+):
+    ingest(kb, *corpus[:2])
+    rm = kb.record_manager
+    real = rm.update
+
+    def update(keys, *, group_ids=None, **kwargs):
+        if group_ids is not None and "headings.md" in group_ids:
+            raise Killed  # its chunks are in Chroma, their records are not
+        return real(keys, group_ids=group_ids, **kwargs)
+
+    monkeypatch.setattr(rm, "update", update)
+    with pytest.raises(Killed):
+        ingest(kb, corpus[2])
+    monkeypatch.undo()
+
+    after = fresh_kb()
+    rows = {r.source: r.sha256 for r in after.record_manager.files()}
+    assert rows["headings.md"] == INTERRUPTED  # the page lists it, Delete can find it
+    other = add_fixture("gbk_note.txt", as_name="新笔记.txt")
+    statuses = {f.source: f.status for f in ingest(after, other).files}
+    assert statuses == {"新笔记.txt": "added", "headings.md": "unchanged"}  # adopted, not re-embedded
+    shutil.move(corpus[3], corpus[3].with_suffix(".bak"))  # not ingested above
+    assert verify(after).ok, verify(after).text()
+    assert snapshot(after) == clean()

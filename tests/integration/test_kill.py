@@ -55,3 +55,16 @@ def test_sigkilled_ingests_heal_to_a_clean_store(tmp_path):
     assert not result.differences, report
     assert result.chunks > 5 * int(os.environ.get("KILL_TEST_FILES", "80"))
     assert result.ok
+
+
+@pytest.mark.slow
+def test_app_killed_while_indexing_an_upload_heals_on_restart(tmp_path):
+    driver = load_driver()
+    lines: list[str] = []
+    result = driver.app_kill_test(tmp_path / "app", upload_mb=1.5, seed=7, log=lines.append)
+    report = "\n".join(lines)
+    assert result.kills == 1, report  # killed while the upload was being indexed
+    assert result.verify_code == 0, report
+    assert "consistent: Chroma, records, file rows and lexical index agree" in result.verify_output
+    assert not result.differences, report
+    assert result.ok, report
