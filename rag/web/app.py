@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 import gradio as gr
 
 from rag.config import apply_offline_env
-from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA
+from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA, PassageContext
 from rag.web.heartbeat import with_heartbeat
 from rag.web.render import (
     FILE_HEADERS,
@@ -42,9 +42,13 @@ from rag.web.render import (
     format_time,
     history_pairs,
     kb_summary,
+    link_citations,
     outcomes_markdown,
+    passage_id,
     progress_text,
     sources_html,
+    viewer_body,
+    viewer_header,
     writing_note,
 )
 
@@ -102,7 +106,117 @@ APP_CSS = """
   #nqa-status { text-align: left; }
 }
 #nqa-chat .message, #nqa-chat .nqa-passage { overflow-wrap: anywhere; }
+/* Sources the answer does not cite: folded, greyed. */
+.nqa-other { margin: .35rem 0 .1rem; opacity: .62; }
+.nqa-other > summary { cursor: pointer; font-size: .92em; }
+.nqa-other:hover, .nqa-other[open] { opacity: .85; }
+a.nqa-cite { text-decoration: none; font-weight: 600; color: var(--color-accent); }
+a.nqa-cite:hover, a.nqa-open:hover { text-decoration: underline; }
+a.nqa-open { color: inherit; text-decoration: none; border-bottom: 1px dotted currentColor; }
+.nqa-copy { display: none !important; }
+button.nqa-copied { color: var(--color-accent) !important; }
+/* The passage viewer: a panel over the right of the page, the whole screen on a phone. */
+#nqa-viewer { position: fixed !important; top: 0; right: 0; bottom: 0; z-index: 1000;
+  width: min(760px, 100vw) !important; max-width: 100vw; min-width: 0 !important;
+  overflow-y: auto; overflow-x: hidden; margin: 0 !important; gap: .5rem;
+  padding: .7rem clamp(.6rem, 2vw, 1.2rem) 2rem !important;
+  background: var(--background-fill-primary); border-left: 1px solid var(--border-color-primary);
+  box-shadow: -6px 0 28px rgba(0, 0, 0, .18); }
+/* Nothing in the panel shrinks to fit it: the panel scrolls instead. */
+#nqa-viewer > * { flex-shrink: 0 !important; }
+#nqa-viewer-top { flex-wrap: nowrap; align-items: flex-start; gap: .5rem;
+  position: sticky; top: -0.7rem; z-index: 2; background: var(--background-fill-primary);
+  padding: .3rem 0; }
+#nqa-viewer-top > :first-child { flex: 1 1 auto !important; min-width: 0 !important; }
+#nqa-viewer-close { flex: 0 0 auto !important; min-width: 0 !important; width: auto; }
+.nqa-viewer-title { font-weight: 700; font-size: 1.1rem; overflow-wrap: anywhere; }
+.nqa-viewer-meta { opacity: .65; font-size: .88rem; overflow-wrap: anywhere; }
+.nqa-viewer-note { opacity: .7; font-size: .88rem; margin-bottom: .4rem; }
+.nqa-viewer-error { color: var(--error-text-color, #b91c1c); margin-bottom: .4rem; }
+.nqa-viewer-text { line-height: 1.75; overflow-wrap: anywhere; }
+mark.nqa-mark { background: rgba(255, 214, 0, .45); color: inherit; padding: .05em 0;
+  border-radius: 2px; box-shadow: 0 0 0 2px rgba(255, 214, 0, .45); }
+#nqa-viewer-page img { object-fit: contain; object-position: top; }
 #nqa-chat pre, #nqa-chat table { max-width: 100%; overflow-x: auto; }
+"""
+
+#: LaTeX in answers, passages and the viewer: $$…$$ and \\[…\\] on a line of their own,
+#: $…$ and \\(…\\) in the text.
+LATEX_DELIMITERS: list[dict[str, str | bool]] = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "\\[", "right": "\\]", "display": True},
+    {"left": "\\(", "right": "\\)", "display": False},
+    {"left": "$", "right": "$", "display": False},
+]
+
+#: Page script: a citation or a source's title opens the viewer (through the
+#: hidden box and button below the page); an answer's copy button copies the
+#: answer with its citations (the sources block carries that text, hidden)
+#: instead of the message's raw HTML; Escape closes the viewer.
+APP_HEAD = """
+<script>
+(() => {
+  if (window.__nqaPage) return;
+  window.__nqaPage = true;
+  const PREFIX = "#nqa-passage:";
+  function openPassage(ref) {
+    const box = document.querySelector("#nqa-viewer-ref textarea, #nqa-viewer-ref input");
+    const go = document.querySelector("#nqa-viewer-go");
+    if (!box || !go) return;
+    box.value = ref;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    go.click();
+  }
+  function messageRow(panel) {
+    let row = panel.closest(".message-row");
+    for (let el = panel.previousElementSibling; !row && el; el = el.previousElementSibling) {
+      if (el.classList.contains("message-row")) row = el;
+    }
+    return row;
+  }
+  async function writeText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (err) {
+      const area = document.createElement("textarea");
+      area.value = text;
+      area.style.position = "absolute";
+      area.style.left = "-999999px";
+      document.body.prepend(area);
+      area.select();
+      try { document.execCommand("copy"); } finally { area.remove(); }
+    }
+  }
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const link = target.closest("a.nqa-cite, a.nqa-open");
+    if (link) {
+      const href = link.getAttribute("href") || "";
+      if (!href.startsWith(PREFIX)) return;
+      event.preventDefault();
+      event.stopPropagation();
+      openPassage(href);
+      return;
+    }
+    const button = target.closest("#nqa-chat .message-buttons button");
+    const row = button && messageRow(button.closest(".message-buttons"));
+    if (!row || !row.querySelector(".nqa-sources")) return;
+    const copy = row.querySelector(".nqa-copy");
+    const answer = row.querySelector("[data-testid='bot']");
+    const text = copy ? copy.textContent : (answer ? answer.innerText : "");
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    writeText(text).then(() => {
+      button.classList.add("nqa-copied");
+      setTimeout(() => button.classList.remove("nqa-copied"), 1500);
+    });
+  }, true);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") document.querySelector("#nqa-viewer-close")?.click();
+  });
+})();
+</script>
 """
 
 _CJK_FONTS = [
@@ -132,6 +246,7 @@ class NotesQABlocks(gr.Blocks):
         """Launch like :meth:`gradio.Blocks.launch`, with the app's CSS and theme by default."""
         kwargs.setdefault("css", APP_CSS)
         kwargs.setdefault("theme", app_theme())
+        kwargs.setdefault("head", APP_HEAD)
         return super().launch(*args, **kwargs)
 
 
@@ -244,7 +359,8 @@ class WebHandlers:
             for event in with_heartbeat(services.stream_answer(question, pairs), HEARTBEAT):
                 if event is None:  # no words for a while: say how long it has been
                     waited = round(time.monotonic() - started)
-                    answer["content"] = "".join(parts) + writing_note(waited)
+                    answer["content"] = link_citations("".join(parts), sources_docs)
+                    answer["content"] += writing_note(waited)
                 elif event.kind == "sources":
                     answer["content"] = writing_note(0)
                     sources = {
@@ -255,9 +371,10 @@ class WebHandlers:
                     messages.append(sources)
                 elif event.kind == "token":
                     parts.append(event.text)
-                    answer["content"] = "".join(parts)
+                    answer["content"] = link_citations("".join(parts), sources_docs)
                 elif event.kind == "done":
-                    answer["content"] = event.text or "".join(parts)
+                    text = event.text or "".join(parts)
+                    answer["content"] = link_citations(text, sources_docs)
                     support = event.support
                     notes = check_notes(
                         support.reason if support else "",
@@ -266,8 +383,13 @@ class WebHandlers:
                     )
                     if notes:
                         answer["content"] += "\n\n" + notes
-                    if sources is not None and event.refused and not sources_refused:
-                        sources["content"] = sources_html(sources_docs, refused=True)
+                    if sources is not None:  # cited sources first, and the copy text
+                        sources["content"] = sources_html(
+                            sources_docs,
+                            refused=event.refused or sources_refused,
+                            cited=event.cited,
+                            answer=text,
+                        )
                 yield messages, keep
         except Exception as exc:
             logger.exception("answering %r failed", question)
@@ -389,6 +511,35 @@ class WebHandlers:
         path = folder / f"{name}.md"
         path.write_text(conversation_markdown(title, messages), encoding="utf-8")
         return gr.update(value=str(path), visible=True)
+
+    # -- passages in context -----------------------------------------------
+
+    def open_passage(self, ref: str) -> tuple[Any, str, Any, str, Any]:
+        """Open the viewer on a cited passage.
+
+        Args:
+            ref: The passage's link (``#nqa-passage:<chunk id>``) or chunk id.
+
+        Returns:
+            The viewer (shown), its header, the PDF page image (hidden for a
+            text note), the passage in its context, and the note's download button.
+        """
+        try:
+            ctx = self.services.passage_context(passage_id(ref))
+        except Exception as exc:  # the store cannot be read
+            logger.exception("opening passage %r failed", ref)
+            ctx = PassageContext(error=f"无法打开这段原文 Cannot open the passage: {exc}")
+        image = (
+            gr.update(value=str(ctx.page_image), visible=True)
+            if ctx.page_image
+            else gr.update(value=None, visible=False)
+        )
+        download = (
+            gr.update(value=str(ctx.file), visible=True, label=f"⬇️ 下载 Download {ctx.file.name}")
+            if ctx.file
+            else gr.update(value=None, visible=False)
+        )
+        return gr.update(visible=True), viewer_header(ctx), image, viewer_body(ctx), download
 
     # -- knowledge base ----------------------------------------------------
 
@@ -593,6 +744,7 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                     min_height=420,
                     buttons=["copy"],
                     feedback_options=None,
+                    latex_delimiters=LATEX_DELIMITERS,
                     placeholder=(
                         "**问我关于笔记的任何问题** · Ask anything about your notes\n\n"
                         "下面的例子来自你的笔记标题 · The examples come from your notes' headings"
@@ -649,6 +801,28 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                     delete_btn = gr.Button("🗑️ 删除 Delete", variant="stop", size="sm")
                     refresh_btn = gr.Button("🔄 刷新 Refresh", size="sm")
                 action_result = gr.Markdown(elem_id="nqa-action-result")
+
+        with gr.Column(visible=False, elem_id="nqa-viewer") as viewer:
+            with gr.Row(elem_id="nqa-viewer-top"):
+                viewer_head = gr.HTML(elem_id="nqa-viewer-head")
+                viewer_close = gr.Button(
+                    "✕ 关闭 Close", size="sm", elem_id="nqa-viewer-close", scale=0
+                )
+            viewer_page = gr.Image(
+                type="filepath",
+                interactive=False,
+                show_label=False,
+                visible=False,
+                buttons=["fullscreen"],
+                elem_id="nqa-viewer-page",
+            )
+            viewer_text = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="nqa-viewer-body")
+            viewer_file = gr.DownloadButton(
+                "⬇️ 下载 Download", visible=False, size="sm", elem_id="nqa-viewer-download"
+            )
+        # What the page script fills in when a citation is clicked.
+        viewer_ref = gr.Textbox(visible="hidden", elem_id="nqa-viewer-ref")
+        viewer_go = gr.Button(visible="hidden", elem_id="nqa-viewer-go")
 
         kb_outs = [files_table, selected, status]
         ingest_opts: dict[str, Any] = {"concurrency_id": "ingest", "concurrency_limit": 1}
@@ -724,6 +898,15 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             **ingest_opts,
         )
         files_table.select(h.select_row, None, selected, api_visibility="private")
+        viewer_go.click(
+            h.open_passage,
+            viewer_ref,
+            [viewer, viewer_head, viewer_page, viewer_text, viewer_file],
+            api_name="passage",
+            show_progress="minimal",
+            concurrency_limit=None,
+        )
+        viewer_close.click(lambda: gr.update(visible=False), None, viewer, queue=False, **private)
         chatbot.example_select(
             h.pick_example, None, question, api_visibility="private", queue=False
         ).then(
