@@ -55,6 +55,8 @@ class RenderedPage:
     highlighted: bool
     #: The page's text as pdfium reads it (for a passage that was not found).
     text: str
+    #: Where the highlight starts, as a share of the page's height from its top.
+    top: float | None = None
 
 
 class PageRenderer:
@@ -137,4 +139,5 @@ class PageRenderer:
             logger.info("%s p.%d: passage not found in the text layer", path.name, number)
         # Fast compression: a page is opened once or twice, not archived.
         image.save(out, "PNG", compress_level=1)
-        return RenderedPage(out, number, pages, bool(boxes), text.replace("\r\n", "\n"))
+        top = (height - max(box[3] for box in boxes)) / height if boxes else None
+        return RenderedPage(out, number, pages, bool(boxes), text.replace("\r\n", "\n"), top)

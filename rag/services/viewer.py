@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,6 +55,8 @@ class PassageContext:
     #: PDFs: the rendered page, and whether the passage is highlighted on it.
     page_image: Path | None = None
     pages: int = 0
+    #: Where the highlight starts on the page (share of its height from the top).
+    highlight_top: float | None = None
     #: The passage was found in the note as it is now.
     located: bool = False
     #: A copy of the note's file to download.
@@ -68,7 +71,11 @@ class PassageViewer:
     def __init__(self, kb: KnowledgeBase, folder: Path | None = None) -> None:
         """Serve passages of ``kb``; rendered pages and file copies go below ``folder``."""
         self.kb = kb
-        self.folder = folder or Path(tempfile.mkdtemp(prefix="notes-qa-viewer-"))
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="notes-qa-viewer-"))
+            # Rendered pages and file copies are a cache: gone with the services.
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        self.folder = folder
         self.pages = PageRenderer(self.folder / "pages")
         self._copies: dict[str, Path] = {}
         self._lock = threading.Lock()
@@ -135,6 +142,7 @@ class PassageViewer:
             page_image=rendered.image,
             pages=rendered.pages,
             located=rendered.highlighted,
+            highlight_top=rendered.top,
             context=Excerpt("", base.passage, ""),
             file=file,
         )

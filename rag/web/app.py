@@ -127,6 +127,7 @@ button.nqa-copied { color: var(--color-accent) !important; }
 #nqa-viewer-top { flex-wrap: nowrap; align-items: flex-start; gap: .5rem;
   position: sticky; top: -0.7rem; z-index: 2; background: var(--background-fill-primary);
   padding: .3rem 0; }
+#nqa-viewer-head, #nqa-viewer-head > * { padding: 0 !important; margin: 0 !important; }
 #nqa-viewer-top > :first-child { flex: 1 1 auto !important; min-width: 0 !important; }
 #nqa-viewer-close { flex: 0 0 auto !important; min-width: 0 !important; width: auto; }
 .nqa-viewer-title { font-weight: 700; font-size: 1.1rem; overflow-wrap: anywhere; }
@@ -677,6 +678,30 @@ _CLOSE_SIDEBAR_ON_NARROW_JS = """
 }
 """
 
+#: After the viewer opens: scroll its panel to the highlight (on the page image, else the mark).
+_SCROLL_TO_PASSAGE_JS = """
+() => {
+  const go = () => {
+    const panel = document.querySelector("#nqa-viewer");
+    if (!panel) return;
+    const at = panel.querySelector(".nqa-at");
+    const img = panel.querySelector("#nqa-viewer-page img");
+    const mark = panel.querySelector("mark.nqa-mark");
+    const offset = (el) => el.getBoundingClientRect().top - panel.getBoundingClientRect().top
+      + panel.scrollTop;
+    let top = 0;
+    if (at && img) {
+      if (!img.complete) { img.addEventListener("load", go, { once: true }); return; }
+      top = offset(img) + parseFloat(at.textContent) * img.clientHeight;
+    } else if (mark) {
+      top = offset(mark);
+    }
+    panel.scrollTop = Math.max(0, top - panel.clientHeight / 4);
+  };
+  setTimeout(go, 60);
+}
+"""
+
 _DELETE_CHAT_JS = """
 (id, query) => {
   if (!id) return [id, query];
@@ -905,7 +930,7 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             api_name="passage",
             show_progress="minimal",
             concurrency_limit=None,
-        )
+        ).then(None, js=_SCROLL_TO_PASSAGE_JS, **private)
         viewer_close.click(lambda: gr.update(visible=False), None, viewer, queue=False, **private)
         chatbot.example_select(
             h.pick_example, None, question, api_visibility="private", queue=False

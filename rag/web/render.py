@@ -457,6 +457,8 @@ def viewer_body(ctx: PassageContext) -> str:
             " The passage could not be located on the page; its text is below."
         )
         out.append(f'<div class="nqa-viewer-note">{note}</div>')
+        if ctx.highlight_top is not None:  # the page script scrolls the panel to it
+            out.append(f'<span class="nqa-at" hidden>{ctx.highlight_top:.3f}</span>')
     elif ctx.kind == "text" and not ctx.located:
         out.append(
             '<div class="nqa-viewer-note">笔记在索引后改动过，没有找到这段原文；'

@@ -25,6 +25,10 @@ ANSWER = (
     "缩放点积注意力把分数除以 $\\sqrt{d_k}$[1]，其中 \\(d_k\\) 是键的维度。\n\n"
     "$$\\mathrm{softmax}(QK^T/\\sqrt{d_k})V$$[1]"
 )
+#: A long note whose one sentence about quantization is far down its only section.
+LONG = "".join(f"第{i}段：这是一段填充内容，只用来把笔记撑长。\n" for i in range(80))
+LONG += "模型量化把权重从十六位压缩到四位，显存占用大大减少。\n"
+LONG += "".join(f"后记{i}：这是一段结尾的填充内容。\n" for i in range(20))
 SIZES = [(390, 844), (1440, 900)]
 
 
@@ -35,13 +39,14 @@ def notes(tmp_path: Path) -> Path:
     data.mkdir(exist_ok=True)
     shutil.copyfile(FIXTURES / "multipage.pdf", data / "rag.pdf")
     (data / "scaling.md").write_text(SCALING, encoding="utf-8")
+    (data / "long.txt").write_text(LONG, encoding="utf-8")
     return data
 
 
 def _ask(page: Any, sync_api: Any, url: str, question: str) -> Any:
     page.goto(url)
     status = page.locator("#nqa-status")
-    sync_api.expect(status).to_contain_text("4 个文件 files", timeout=60_000)
+    sync_api.expect(status).to_contain_text("5 个文件 files", timeout=60_000)
     box = page.locator("#nqa-question textarea")
     box.fill(question)
     box.press("Enter")
@@ -112,6 +117,20 @@ def test_a_pdf_source_opens_its_page_with_the_passage_highlighted(
     sync_api.expect(viewer.locator("mark.nqa-mark")).to_contain_text("向量数据库保存文本片段")
     _fits(page, width)
     page.screenshot(path=str(artifacts / f"viewer-pdf-{width}x{height}.png"))
+
+
+def test_the_viewer_scrolls_to_a_passage_far_down_its_section(
+    serve: Serve, notes: Path, open_page: Callable[..., Any], sync_api: Any
+) -> None:
+    url, _ = serve(delay=0.0)
+    page = open_page(390, 844)
+    _ask(page, sync_api, url, "模型量化把权重压缩成什么？")
+    page.locator("#nqa-chat .nqa-source", has_text="long.txt").first.locator("a.nqa-open").click()
+    mark = page.locator("#nqa-viewer mark.nqa-mark")
+    sync_api.expect(mark).to_contain_text("模型量化把权重从十六位压缩到四位")
+    page.wait_for_function("() => document.querySelector('#nqa-viewer').scrollTop > 200")
+    box = mark.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844
 
 
 def test_uncited_sources_are_folded_and_copy_gives_text_with_citations(

@@ -61,6 +61,7 @@ def test_a_pdf_page_is_rendered_with_the_passage_highlighted(tmp_path: Path) -> 
     pdf = FIXTURES / "multipage.pdf"
     page = renderer.render(pdf, 3, "第三页讲的是向量数据库。")
     assert page.highlighted and page.pages == 3 and page.image.exists()
+    assert page.top is not None and 0.03 < page.top < 0.1  # the first line, near the top
     assert page.text.startswith("第三页讲的是向量数据库。\n")
     assert renderer.render(pdf, 3, "第三页讲的是向量数据库。") == page  # cached
     assert not renderer.render(pdf, 1, "第三页讲的是向量数据库。").highlighted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from langchain_core.documents import Document
 
 from rag.services import Excerpt, PassageContext
@@ -141,3 +143,6 @@ def test_the_viewer_marks_the_passage_in_its_escaped_section() -> None:
     assert "a.pdf · 第 4 / 9 页 page 4 / 9" in viewer_header(pdf)
     assert "could not be located on the page" in viewer_body(pdf)
     assert '<mark class="nqa-mark">第四页</mark>' in viewer_body(pdf)
+    assert "nqa-at" not in viewer_body(pdf)
+    shown = replace(pdf, located=True, highlight_top=0.5)
+    assert '<span class="nqa-at" hidden>0.500</span>' in viewer_body(shown)
