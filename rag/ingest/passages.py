@@ -82,6 +82,21 @@ def _anchored(squeezed: str, index: Sequence[int], needle: str) -> Span | None:
     return Span(index[head], index[tail + size - 1] + 1)
 
 
+def line_span(text: str, start: int, lines: int) -> Span | None:
+    """``lines`` whole lines of ``text`` from offset ``start`` (a table chunk's rows).
+
+    A table's chunk is its rows rewritten under the caption and header, not a slice
+    of the note, so it is found by where its first row starts and how many rows it has.
+    """
+    if not 0 <= start < len(text) or lines < 1:
+        return None
+    end = start
+    for _ in range(lines):
+        found = text.find("\n", end)
+        end = len(text) if found < 0 else found + 1
+    return Span(start, len(text[:end].rstrip("\n")))
+
+
 def section_at(sections: Sequence[tuple[str, int, str]], offset: int) -> int | None:
     """The index of the section (``(heading, offset, text)``) that holds ``offset``."""
     for i, (_, start, body) in enumerate(sections):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from rag.ingest.loaders import PDF_SUFFIXES, LoaderError, decode_text
-from rag.ingest.passages import Excerpt, excerpt, locate, section_at
+from rag.ingest.passages import Excerpt, excerpt, line_span, locate, section_at
 from rag.ingest.pdf_pages import PageError, PageRenderer
 from rag.ingest.structure import looks_like_markdown, text_sections
 
@@ -155,7 +155,10 @@ class PassageViewer:
         start = int(meta.get("start_index") or 0)
         found = section_at(sections, start)
         heading, offset, body = sections[found] if found is not None else ("", 0, text)
-        span = locate(body, base.passage, start - offset)
+        if meta.get("table"):  # rows rewritten under the caption and header row
+            span = line_span(body, start - offset, len(base.passage.splitlines()) - 1)
+        else:
+            span = locate(body, base.passage, start - offset)
         if span is None and found is not None:  # edited since: look in the whole note
             heading, offset, body = str(meta.get("heading") or ""), 0, text
             span = locate(body, base.passage, start)

@@ -107,3 +107,29 @@ def test_only_passages_and_files_of_the_knowledge_base_are_served(
     for source in ("secret.bin", "../outside.txt", str(tmp_path / "outside.txt")):
         assert services.note_file(source) is None
     assert services.note_file("lora.txt") is not None
+
+
+def test_every_chunk_of_a_note_with_a_table_is_found_in_its_section(
+    app: tuple[Client, NotesQA], tmp_path: Path
+) -> None:
+    _, services = app
+    rows = "".join(f"指标{i}\t检索增强生成的第{i}项表现\t微调的第{i}项表现\n" for i in range(8))
+    note = tmp_path / "data" / "compare.txt"
+    note.write_text(
+        f"RAG 与微调\n\n两者的对比见下表。\n特征\tRAG\t微调\n{rows}\n表后的一段说明文字。\n",
+        encoding="utf-8",
+    )
+    assert services.ingest([note]).ok
+    metas = services.kb.metadatas()
+    chunks = sorted(
+        (i for i, m in metas.items() if m["source"] == "compare.txt"),
+        key=lambda i: metas[i]["chunk_index"],
+    )
+    tables = [i for i in chunks if metas[i].get("table")]
+    assert len(tables) >= 2  # the rows were cut into several chunks
+    for chunk_id in chunks:
+        ctx = services.passage_context(chunk_id)
+        assert ctx.located and ctx.context is not None, ctx.passage
+        assert ctx.context.passage in note.read_text(encoding="utf-8")
+    first = services.passage_context(tables[0]).context
+    assert first is not None and first.passage.startswith("指标0\t")

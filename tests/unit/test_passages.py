@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest.passages import Excerpt, Span, excerpt, locate, section_at
+from rag.ingest.passages import Excerpt, Span, excerpt, line_span, locate, section_at
 from rag.ingest.pdf_pages import PageError, PageRenderer
 from tests.helpers import FIXTURES
 
@@ -35,6 +35,16 @@ def test_a_passage_extracted_differently_is_found_by_its_first_and_last_words() 
 def test_a_passage_that_is_not_there_is_not_found() -> None:
     assert locate(TEXT, "多头注意力把表示拆成多个子空间。") is None
     assert locate(TEXT, "") is None
+
+
+def test_a_table_chunk_is_found_by_its_first_row_and_row_count() -> None:
+    text = "表 1\n特征\tRAG\t微调\n可解释性\t高\t低\n延迟\t高\t低\n成本\t低\t高\n"
+    start = text.index("可解释性")
+    assert (
+        text[slice(*vars(line_span(text, start, 2)).values())] == "可解释性\t高\t低\n延迟\t高\t低"
+    )
+    assert line_span(text, text.index("成本"), 5) == Span(text.index("成本"), len(text) - 1)
+    assert line_span(text, len(text), 1) is None
 
 
 def test_the_section_holding_an_offset() -> None:
