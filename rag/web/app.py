@@ -8,13 +8,20 @@
 * left: the chat. Each answer's sources (``[1]``…``[k]``, expandable to the
   passage) appear under it as soon as retrieval finishes, then the answer
   streams in above them;
+* a citation ``[n]`` or a source's title opens the viewer, a panel over the
+  page with the passage in its note (its section, or its PDF page with the
+  passage highlighted) and the note's file to download; the page script
+  (:mod:`rag.web.scripts`) turns those clicks into the hidden ``/passage`` event and
+  makes an answer's copy button copy its text with its citations;
 * right: upload (several ``.txt`` / ``.md`` / ``.pdf`` at once, with a progress
   bar and a per-file result) and the knowledge-base table with delete and
   re-index of the selected file.
 
 API names (for ``gradio_client``): ``/ask`` (returns the chat and an update of
-the question box, which only the first update empties), ``/upload``, ``/list_files``,
-``/delete_file``, ``/reindex_file``, ``/status``. Store changes run one at a
+the question box, which only the first update empties), ``/passage`` (a
+passage's link or chunk id: the viewer's header, page image, passage in context
+and download), ``/upload``, ``/list_files``, ``/delete_file``, ``/reindex_file``,
+``/status``. Store changes run one at a
 time (``concurrency_id="ingest"``, limit 1, plus a lock in the services);
 questions are answered meanwhile.
 """
@@ -51,6 +58,7 @@ from rag.web.render import (
     viewer_header,
     writing_note,
 )
+from rag.web.scripts import APP_HEAD, SCROLL_TO_PASSAGE_JS
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -149,76 +157,6 @@ LATEX_DELIMITERS: list[dict[str, str | bool]] = [
     {"left": "\\(", "right": "\\)", "display": False},
     {"left": "$", "right": "$", "display": False},
 ]
-
-#: Page script: a citation or a source's title opens the viewer (through the
-#: hidden box and button below the page); an answer's copy button copies the
-#: answer with its citations (the sources block carries that text, hidden)
-#: instead of the message's raw HTML; Escape closes the viewer.
-APP_HEAD = """
-<script>
-(() => {
-  if (window.__nqaPage) return;
-  window.__nqaPage = true;
-  const PREFIX = "#nqa-passage:";
-  function openPassage(ref) {
-    const box = document.querySelector("#nqa-viewer-ref textarea, #nqa-viewer-ref input");
-    const go = document.querySelector("#nqa-viewer-go");
-    if (!box || !go) return;
-    box.value = ref;
-    box.dispatchEvent(new Event("input", { bubbles: true }));
-    go.click();
-  }
-  function messageRow(panel) {
-    let row = panel.closest(".message-row");
-    for (let el = panel.previousElementSibling; !row && el; el = el.previousElementSibling) {
-      if (el.classList.contains("message-row")) row = el;
-    }
-    return row;
-  }
-  async function writeText(text) {
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch (err) {
-      const area = document.createElement("textarea");
-      area.value = text;
-      area.style.position = "absolute";
-      area.style.left = "-999999px";
-      document.body.prepend(area);
-      area.select();
-      try { document.execCommand("copy"); } finally { area.remove(); }
-    }
-  }
-  document.addEventListener("click", (event) => {
-    const target = event.target instanceof Element ? event.target : null;
-    if (!target) return;
-    const link = target.closest("a.nqa-cite, a.nqa-open");
-    if (link) {
-      const href = link.getAttribute("href") || "";
-      if (!href.startsWith(PREFIX)) return;
-      event.preventDefault();
-      event.stopPropagation();
-      openPassage(href);
-      return;
-    }
-    const button = target.closest("#nqa-chat .message-buttons button");
-    const row = button && messageRow(button.closest(".message-buttons"));
-    if (!row || !row.querySelector(".nqa-sources")) return;
-    const copy = row.querySelector(".nqa-copy");
-    const answer = row.querySelector("[data-testid='bot']");
-    const text = copy ? copy.textContent : (answer ? answer.innerText : "");
-    event.preventDefault();
-    event.stopImmediatePropagation();
-    writeText(text).then(() => {
-      button.classList.add("nqa-copied");
-      setTimeout(() => button.classList.remove("nqa-copied"), 1500);
-    });
-  }, true);
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") document.querySelector("#nqa-viewer-close")?.click();
-  });
-})();
-</script>
-"""
 
 _CJK_FONTS = [
     "system-ui",
@@ -678,30 +616,6 @@ _CLOSE_SIDEBAR_ON_NARROW_JS = """
 }
 """
 
-#: After the viewer opens: scroll its panel to the highlight (on the page image, else the mark).
-_SCROLL_TO_PASSAGE_JS = """
-() => {
-  const go = () => {
-    const panel = document.querySelector("#nqa-viewer");
-    if (!panel) return;
-    const at = panel.querySelector(".nqa-at");
-    const img = panel.querySelector("#nqa-viewer-page img");
-    const mark = panel.querySelector("mark.nqa-mark");
-    const offset = (el) => el.getBoundingClientRect().top - panel.getBoundingClientRect().top
-      + panel.scrollTop;
-    let top = 0;
-    if (at && img) {
-      if (!img.complete) { img.addEventListener("load", go, { once: true }); return; }
-      top = offset(img) + parseFloat(at.textContent) * img.clientHeight;
-    } else if (mark) {
-      top = offset(mark);
-    }
-    panel.scrollTop = Math.max(0, top - panel.clientHeight / 4);
-  };
-  setTimeout(go, 60);
-}
-"""
-
 _DELETE_CHAT_JS = """
 (id, query) => {
   if (!id) return [id, query];
@@ -930,7 +844,7 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             api_name="passage",
             show_progress="minimal",
             concurrency_limit=None,
-        ).then(None, js=_SCROLL_TO_PASSAGE_JS, **private)
+        ).then(None, js=SCROLL_TO_PASSAGE_JS, **private)
         viewer_close.click(lambda: gr.update(visible=False), None, viewer, queue=False, **private)
         chatbot.example_select(
             h.pick_example, None, question, api_visibility="private", queue=False
