@@ -19,6 +19,7 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
+from rag.ingest.pdf_pages import PDFIUM_LOCK
 from rag.ingest.structure import document_title, looks_like_markdown, text_sections
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,11 @@ class _PdfUnreadable(Exception):
 
 
 def _pdfium_pages(path: Path, source: str) -> list[str]:
+    with PDFIUM_LOCK:  # the viewer renders pages from other threads
+        return _pdfium_pages_unlocked(path, source)
+
+
+def _pdfium_pages_unlocked(path: Path, source: str) -> list[str]:
     import pypdfium2 as pdfium
 
     try:

@@ -6,9 +6,11 @@ and return.
 
 from rag.answer.chain import AnswerEvent, History
 from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.ingest.passages import Excerpt
 from rag.ingest.pipeline import FileResult, IngestReport
 from rag.services.facade import NotesQA, QuestionError
 from rag.services.progress import IngestProgress, UploadOutcome
+from rag.services.viewer import PassageContext
 from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
 from rag.store.integrity import Report
@@ -19,12 +21,14 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "AnswerEvent",
     "ConversationSummary",
+    "Excerpt",
     "FileRecord",
     "FileResult",
     "History",
     "IngestProgress",
     "IngestReport",
     "NotesQA",
+    "PassageContext",
     "QuestionError",
     "Report",
     "SetAside",

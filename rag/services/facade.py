@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from rag.ingest.uploads import SavedUpload, UploadError, save_upload
 from rag.retrieval.hybrid import HybridRetriever
 from rag.services.progress import IngestProgress, InitialIngest, ProgressCallback, UploadOutcome
 from rag.services.records import source_record, timings_ms
+from rag.services.viewer import PassageContext, PassageViewer
 from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
 from rag.store.integrity import Report, heal, verify
@@ -204,6 +206,29 @@ class NotesQA:
         """
         self.check_question(question)
         yield from self.answerer.stream(question, history, k)
+
+    # -- passages in context ----------------------------------------------
+
+    @cached_property
+    def viewer(self) -> PassageViewer:
+        """Passages in context and note files (its folder is made on first use)."""
+        return PassageViewer(self.kb)
+
+    def passage_context(self, chunk_id: str) -> PassageContext:
+        """A cited passage where it stands: its note's section, or its PDF page highlighted.
+
+        Args:
+            chunk_id: The chunk's id (each source of an answer carries it).
+
+        Returns:
+            The passage in context, with a copy of its note's file to download;
+            ``error`` says why there is nothing to show.
+        """
+        return self.viewer.context(chunk_id)
+
+    def note_file(self, source: str) -> Path | None:
+        """A copy of an indexed note's file to download; None for anything else."""
+        return self.viewer.download(source)
 
     # -- listing -----------------------------------------------------------
 

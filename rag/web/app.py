@@ -8,13 +8,20 @@
 * left: the chat. Each answer's sources (``[1]``…``[k]``, expandable to the
   passage) appear under it as soon as retrieval finishes, then the answer
   streams in above them;
+* a citation ``[n]`` or a source's title opens the viewer, a panel over the
+  page with the passage in its note (its section, or its PDF page with the
+  passage highlighted) and the note's file to download; the page script
+  (:mod:`rag.web.scripts`) turns those clicks into the hidden ``/passage`` event and
+  makes an answer's copy button copy its text with its citations;
 * right: upload (several ``.txt`` / ``.md`` / ``.pdf`` at once, with a progress
   bar and a per-file result) and the knowledge-base table with delete and
   re-index of the selected file.
 
 API names (for ``gradio_client``): ``/ask`` (returns the chat and an update of
-the question box, which only the first update empties), ``/upload``, ``/list_files``,
-``/delete_file``, ``/reindex_file``, ``/status``. Store changes run one at a
+the question box, which only the first update empties), ``/passage`` (a
+passage's link or chunk id: the viewer's header, page image, passage in context
+and download), ``/upload``, ``/list_files``, ``/delete_file``, ``/reindex_file``,
+``/status``. Store changes run one at a
 time (``concurrency_id="ingest"``, limit 1, plus a lock in the services);
 questions are answered meanwhile.
 """
@@ -32,7 +39,13 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from rag.config import apply_offline_env
-from rag.services import SUPPORTED_SUFFIXES, IngestProgress, NotesQA, QuestionError
+from rag.services import (
+    SUPPORTED_SUFFIXES,
+    IngestProgress,
+    NotesQA,
+    PassageContext,
+    QuestionError,
+)
 from rag.web.guard import LoginThrottle, WebGuard
 from rag.web.heartbeat import with_heartbeat
 from rag.web.render import (
@@ -45,12 +58,17 @@ from rag.web.render import (
     history_pairs,
     inert_markdown,
     kb_summary,
+    link_citations,
     outcomes_markdown,
+    passage_id,
     progress_text,
     set_aside_rows,
     sources_html,
+    viewer_body,
+    viewer_header,
     writing_note,
 )
+from rag.web.scripts import APP_HEAD, SCROLL_TO_PASSAGE_JS
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -108,8 +126,49 @@ APP_CSS = """
   #nqa-status { text-align: left; }
 }
 #nqa-chat .message, #nqa-chat .nqa-passage { overflow-wrap: anywhere; }
+/* Sources the answer does not cite: folded, greyed. */
+.nqa-other { margin: .35rem 0 .1rem; opacity: .62; }
+.nqa-other > summary { cursor: pointer; font-size: .92em; }
+.nqa-other:hover, .nqa-other[open] { opacity: .85; }
+a.nqa-cite { text-decoration: none; font-weight: 600; color: var(--color-accent); }
+a.nqa-cite:hover, a.nqa-open:hover { text-decoration: underline; }
+a.nqa-open { color: inherit; text-decoration: none; border-bottom: 1px dotted currentColor; }
+.nqa-copy { display: none !important; }
+button.nqa-copied { color: var(--color-accent) !important; }
+/* The passage viewer: a panel over the right of the page, the whole screen on a phone. */
+#nqa-viewer { position: fixed !important; top: 0; right: 0; bottom: 0; z-index: 1000;
+  width: min(760px, 100vw) !important; max-width: 100vw; min-width: 0 !important;
+  overflow-y: auto; overflow-x: hidden; margin: 0 !important; gap: .5rem;
+  padding: .7rem clamp(.6rem, 2vw, 1.2rem) 2rem !important;
+  background: var(--background-fill-primary); border-left: 1px solid var(--border-color-primary);
+  box-shadow: -6px 0 28px rgba(0, 0, 0, .18); }
+/* Nothing in the panel shrinks to fit it: the panel scrolls instead. */
+#nqa-viewer > * { flex-shrink: 0 !important; }
+#nqa-viewer-top { flex-wrap: nowrap; align-items: flex-start; gap: .5rem;
+  position: sticky; top: -0.7rem; z-index: 2; background: var(--background-fill-primary);
+  padding: .3rem 0; }
+#nqa-viewer-head, #nqa-viewer-head > * { padding: 0 !important; margin: 0 !important; }
+#nqa-viewer-top > :first-child { flex: 1 1 auto !important; min-width: 0 !important; }
+#nqa-viewer-close { flex: 0 0 auto !important; min-width: 0 !important; width: auto; }
+.nqa-viewer-title { font-weight: 700; font-size: 1.1rem; overflow-wrap: anywhere; }
+.nqa-viewer-meta { opacity: .65; font-size: .88rem; overflow-wrap: anywhere; }
+.nqa-viewer-note { opacity: .7; font-size: .88rem; margin-bottom: .4rem; }
+.nqa-viewer-error { color: var(--error-text-color, #b91c1c); margin-bottom: .4rem; }
+.nqa-viewer-text { line-height: 1.75; overflow-wrap: anywhere; }
+mark.nqa-mark { background: rgba(255, 214, 0, .45); color: inherit; padding: .05em 0;
+  border-radius: 2px; box-shadow: 0 0 0 2px rgba(255, 214, 0, .45); }
+#nqa-viewer-page img { object-fit: contain; object-position: top; }
 #nqa-chat pre, #nqa-chat table { max-width: 100%; overflow-x: auto; }
 """
+
+#: LaTeX in answers, passages and the viewer: $$…$$ and \\[…\\] on a line of their own,
+#: $…$ and \\(…\\) in the text.
+LATEX_DELIMITERS: list[dict[str, str | bool]] = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "\\[", "right": "\\]", "display": True},
+    {"left": "\\(", "right": "\\)", "display": False},
+    {"left": "$", "right": "$", "display": False},
+]
 
 _CJK_FONTS = [
     "system-ui",
@@ -138,6 +197,7 @@ class NotesQABlocks(gr.Blocks):
         """Launch like :meth:`gradio.Blocks.launch`, with the app's CSS and theme by default."""
         kwargs.setdefault("css", APP_CSS)
         kwargs.setdefault("theme", app_theme())
+        kwargs.setdefault("head", APP_HEAD)
         settings = self.services.settings
         throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
         app_kwargs = dict(kwargs.get("app_kwargs") or {})
@@ -270,7 +330,8 @@ class WebHandlers:
             for event in with_heartbeat(services.stream_answer(question, pairs), HEARTBEAT):
                 if event is None:  # no words for a while: say how long it has been
                     waited = round(time.monotonic() - started)
-                    answer["content"] = inert_markdown("".join(parts)) + writing_note(waited)
+                    answer["content"] = link_citations(inert_markdown("".join(parts)), sources_docs)
+                    answer["content"] += writing_note(waited)
                 elif event.kind == "sources":
                     answer["content"] = writing_note(0)
                     sources = {
@@ -281,9 +342,10 @@ class WebHandlers:
                     messages.append(sources)
                 elif event.kind == "token":
                     parts.append(event.text)
-                    answer["content"] = inert_markdown("".join(parts))
+                    answer["content"] = link_citations(inert_markdown("".join(parts)), sources_docs)
                 elif event.kind == "done":
-                    answer["content"] = inert_markdown(event.text or "".join(parts))
+                    text = inert_markdown(event.text or "".join(parts))
+                    answer["content"] = link_citations(text, sources_docs)
                     support = event.support
                     notes = check_notes(
                         support.reason if support else "",
@@ -292,8 +354,13 @@ class WebHandlers:
                     )
                     if notes:
                         answer["content"] += "\n\n" + notes
-                    if sources is not None and event.refused and not sources_refused:
-                        sources["content"] = sources_html(sources_docs, refused=True)
+                    if sources is not None:  # cited sources first, and the copy text
+                        sources["content"] = sources_html(
+                            sources_docs,
+                            refused=event.refused or sources_refused,
+                            cited=event.cited,
+                            answer=text,
+                        )
                 yield messages, keep
         except Exception as exc:
             logger.exception("answering %r failed", question)
@@ -415,6 +482,35 @@ class WebHandlers:
         path = folder / f"{name}.md"
         path.write_text(conversation_markdown(title, messages), encoding="utf-8")
         return gr.update(value=str(path), visible=True)
+
+    # -- passages in context -----------------------------------------------
+
+    def open_passage(self, ref: str) -> tuple[Any, str, Any, str, Any]:
+        """Open the viewer on a cited passage.
+
+        Args:
+            ref: The passage's link (``#nqa-passage:<chunk id>``) or chunk id.
+
+        Returns:
+            The viewer (shown), its header, the PDF page image (hidden for a
+            text note), the passage in its context, and the note's download button.
+        """
+        try:
+            ctx = self.services.passage_context(passage_id(ref))
+        except Exception as exc:  # the store cannot be read
+            logger.exception("opening passage %r failed", ref)
+            ctx = PassageContext(error=f"无法打开这段原文 Cannot open the passage: {exc}")
+        image = (
+            gr.update(value=str(ctx.page_image), visible=True)
+            if ctx.page_image
+            else gr.update(value=None, visible=False)
+        )
+        download = (
+            gr.update(value=str(ctx.file), visible=True, label=f"⬇️ 下载 Download {ctx.file.name}")
+            if ctx.file
+            else gr.update(value=None, visible=False)
+        )
+        return gr.update(visible=True), viewer_header(ctx), image, viewer_body(ctx), download
 
     # -- knowledge base ----------------------------------------------------
 
@@ -620,6 +716,7 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                     min_height=420,
                     buttons=["copy"],
                     feedback_options=None,
+                    latex_delimiters=LATEX_DELIMITERS,
                     placeholder=(
                         "**问我关于笔记的任何问题** · Ask anything about your notes\n\n"
                         "下面的例子来自你的笔记标题 · The examples come from your notes' headings"
@@ -676,6 +773,28 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                     delete_btn = gr.Button("🗑️ 删除 Delete", variant="stop", size="sm")
                     refresh_btn = gr.Button("🔄 刷新 Refresh", size="sm")
                 action_result = gr.Markdown(elem_id="nqa-action-result")
+
+        with gr.Column(visible=False, elem_id="nqa-viewer") as viewer:
+            with gr.Row(elem_id="nqa-viewer-top"):
+                viewer_head = gr.HTML(elem_id="nqa-viewer-head")
+                viewer_close = gr.Button(
+                    "✕ 关闭 Close", size="sm", elem_id="nqa-viewer-close", scale=0
+                )
+            viewer_page = gr.Image(
+                type="filepath",
+                interactive=False,
+                show_label=False,
+                visible=False,
+                buttons=["fullscreen"],
+                elem_id="nqa-viewer-page",
+            )
+            viewer_text = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="nqa-viewer-body")
+            viewer_file = gr.DownloadButton(
+                "⬇️ 下载 Download", visible=False, size="sm", elem_id="nqa-viewer-download"
+            )
+        # What the page script fills in when a citation is clicked.
+        viewer_ref = gr.Textbox(visible="hidden", elem_id="nqa-viewer-ref")
+        viewer_go = gr.Button(visible="hidden", elem_id="nqa-viewer-go")
 
         kb_outs = [files_table, selected, status]
         ingest_opts: dict[str, Any] = {"concurrency_id": "ingest", "concurrency_limit": 1}
@@ -751,6 +870,15 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             **ingest_opts,
         )
         files_table.select(h.select_row, None, selected, api_visibility="private")
+        viewer_go.click(
+            h.open_passage,
+            viewer_ref,
+            [viewer, viewer_head, viewer_page, viewer_text, viewer_file],
+            api_name="passage",
+            show_progress="minimal",
+            concurrency_limit=None,
+        ).then(None, js=SCROLL_TO_PASSAGE_JS, **private)
+        viewer_close.click(lambda: gr.update(visible=False), None, viewer, queue=False, **private)
         chatbot.example_select(
             h.pick_example, None, question, api_visibility="private", queue=False
         ).then(

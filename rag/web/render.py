@@ -10,12 +10,14 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-    from rag.services import FileRecord, IngestProgress, SetAside, UploadOutcome
+    from rag.services import FileRecord, IngestProgress, PassageContext, SetAside, UploadOutcome
 
 #: Every sources block starts with this, so chat history can tell it from answers.
 SOURCES_MARK = '<div class="nqa-sources">'
@@ -30,11 +32,18 @@ STATUS_LABELS = {
     "deleted": "🗑️ 已删除 deleted",
 }
 
+#: Links to a passage in the viewer start with this (see :func:`passage_href`).
+PASSAGE_HREF = "#nqa-passage:"
+
 _BLANK_LINES_RE = re.compile(r"\n\s*\n+")
 #: Markdown images, inline ``![alt](url)`` or by reference ``![alt][ref]``.
 _MD_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
 #: The start of anything the browser could read as an HTML tag, comment or declaration.
 _TAG_START_RE = re.compile(r"<(?=[A-Za-z/!?])")
+_CITATION_RE = re.compile(r"\[(\d{1,2})\]")
+_CITE_LINK_RE = re.compile(r'<a class="nqa-cite"[^>]*>(\[\d{1,2}\])</a>')
+#: Fenced code blocks and inline code spans (kept as written).
+_CODE_RE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 _PREVIEW_CHARS = 60
 
 
@@ -89,12 +98,57 @@ def _passage_html(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-def sources_html(docs: Sequence[Document], *, refused: bool = False) -> str:
+def passage_href(doc: Document) -> str:
+    """The link that opens a passage in the viewer (its chunk id after ``#nqa-passage:``)."""
+    return PASSAGE_HREF + quote(str(doc.id or ""), safe="")
+
+
+def passage_id(href: str) -> str:
+    """The chunk id in a :func:`passage_href` link (or a bare id)."""
+    ref = (href or "").strip()
+    if PASSAGE_HREF in ref:
+        ref = ref.split(PASSAGE_HREF, 1)[1]
+    return unquote(ref)
+
+
+def _source_item(number: int, doc: Document, cited: bool) -> str:
+    meta = doc.metadata
+    preview = " ".join(doc.page_content.split())
+    if len(preview) > _PREVIEW_CHARS:
+        preview = preview[:_PREVIEW_CHARS] + "…"
+    where = html.escape(source_location(meta))
+    if doc.id:  # the title opens the viewer; the rest of the line expands the passage
+        where = (
+            f'<a class="nqa-open" href="{passage_href(doc)}" '
+            f'title="在原文中查看 View in context">{where}</a>'
+        )
+    cls = "nqa-source nqa-cited" if cited else "nqa-source"
+    return (
+        f'<details class="{cls}"><summary><b>[{number}]</b> '
+        f'<span class="nqa-where">{where}</span>'
+        f"{_file_html(meta)}"
+        f'<span class="nqa-preview"> — {html.escape(preview)}</span></summary>'
+        f'<div class="nqa-passage">{_passage_html(doc.page_content)}</div></details>'
+    )
+
+
+def sources_html(
+    docs: Sequence[Document],
+    *,
+    refused: bool = False,
+    cited: Sequence[int] | None = None,
+    answer: str | None = None,
+) -> str:
     """Numbered, expandable sources ``[1]``…``[k]`` matching the answer's citations.
 
     Args:
         docs: Retrieved passages, best first.
         refused: Label them as the nearest passages of a refused question.
+        cited: The numbers the finished answer cites: those sources come first,
+            the others are folded under "其他来源 Other sources". None while
+            the answer is being written (all in rank order).
+        answer: The finished answer: the block then carries the text the
+            answer's copy button copies (:func:`copy_text`), hidden.
 
     Returns:
         One line of HTML: a title and a ``<details>`` element per passage.
@@ -105,23 +159,67 @@ def sources_html(docs: Sequence[Document], *, refused: bool = False) -> str:
             f'{SOURCES_MARK}<div class="nqa-sources-title">{title}</div>'
             '<div class="nqa-empty">没有找到相关段落。No passages found.</div></div>'
         )
-    items = []
-    for number, doc in enumerate(docs, start=1):
-        meta = doc.metadata
-        preview = " ".join(doc.page_content.split())
-        if len(preview) > _PREVIEW_CHARS:
-            preview = preview[:_PREVIEW_CHARS] + "…"
-        items.append(
-            f'<details class="nqa-source"><summary><b>[{number}]</b> '
-            f'<span class="nqa-where">{html.escape(source_location(meta))}</span>'
-            f"{_file_html(meta)}"
-            f'<span class="nqa-preview"> — {html.escape(preview)}</span></summary>'
-            f'<div class="nqa-passage">{_passage_html(doc.page_content)}</div></details>'
+    numbers = set(cited or ())
+    numbered = list(enumerate(docs, start=1))
+    first = [(n, d) for n, d in numbered if n in numbers] if numbers else numbered
+    others = [(n, d) for n, d in numbered if n not in numbers] if numbers else []
+    items = "".join(_source_item(n, d, n in numbers) for n, d in first)
+    if others:
+        items += (
+            '<details class="nqa-other"><summary>其他来源 Other sources · '
+            f"{len(others)}</summary>"
+            f"{''.join(_source_item(n, d, False) for n, d in others)}</details>"
         )
+    copy = ""
+    if answer is not None:
+        text = html.escape(copy_text(answer, docs, cited or ())).replace("\n", "&#10;")
+        copy = f'<code class="nqa-copy" hidden>{text}</code>'
     return (
         f'{SOURCES_MARK}<div class="nqa-sources-title">{title} · {len(docs)}</div>'
-        f"{''.join(items)}</div>"
+        f"{items}{copy}</div>"
     )
+
+
+def source_line(number: int, doc: Document) -> str:
+    """``[n] note title · location (file)``: a source as one line of text."""
+    meta = doc.metadata
+    line = f"[{number}] {source_location(meta)}"
+    if meta.get("title") and meta.get("source"):
+        line += f" ({meta['source']})"
+    return line
+
+
+def copy_text(answer: str, docs: Sequence[Document], cited: Sequence[int]) -> str:
+    r"""What an answer's copy button copies: its text, then one line per source it cites.
+
+    ``"…注意力机制让模型关注相关部分[1]。\n\n[1] 注意力机制 · 多头注意力 (attention.md)"``.
+    """
+    text = strip_citation_links(answer).strip()
+    lines = [source_line(n, docs[n - 1]) for n in sorted(set(cited)) if 0 < n <= len(docs)]
+    return text + ("\n\n" + "\n".join(lines) if lines else "")
+
+
+def link_citations(text: str, docs: Sequence[Document]) -> str:
+    """The answer with each ``[n]`` a link that opens passage n in the viewer.
+
+    Markers out of range, of passages without an id, and inside code are left as they are.
+    """
+
+    def link(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if not 0 < number <= len(docs) or not docs[number - 1].id:
+            return match.group(0)
+        doc = docs[number - 1]
+        where = html.escape(source_location(doc.metadata), quote=True)
+        return f'<a class="nqa-cite" href="{passage_href(doc)}" title="{where}">[{number}]</a>'
+
+    parts = _CODE_RE.split(text)
+    return "".join(part if i % 2 else _CITATION_RE.sub(link, part) for i, part in enumerate(parts))
+
+
+def strip_citation_links(text: str) -> str:
+    """Undo :func:`link_citations`: the plain ``[n]`` markers."""
+    return _CITE_LINK_RE.sub(r"\1", text)
 
 
 def check_notes(
@@ -162,11 +260,12 @@ def message_text(message: Any) -> str:
 
     Gradio 6 hands messages to handlers as dicts whose ``content`` is a list of
     ``{"type": "text", "text": ...}`` parts; older shapes (a plain string,
-    :class:`gradio.ChatMessage`) are accepted too.
+    :class:`gradio.ChatMessage`) are accepted too. Citation links
+    (:func:`link_citations`) are plain ``[n]`` markers again.
     """
     content = message.get("content") if isinstance(message, dict) else message.content
     if isinstance(content, str):
-        return content
+        return strip_citation_links(content)
     if isinstance(content, dict):
         content = [content]
     parts = []
@@ -175,7 +274,7 @@ def message_text(message: Any) -> str:
             parts.append(part)
         elif isinstance(part, dict) and part.get("type", "text") == "text":
             parts.append(str(part.get("text", "")))
-    return "".join(parts)
+    return strip_citation_links("".join(parts))
 
 
 def message_role(message: Any) -> str:
@@ -290,6 +389,7 @@ class _SourcesText(HTMLParser):
         self._parts: list[str] = []
         self._in_preview = False
         self._in_passage = False
+        self._in_copy = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         cls = dict(attrs).get("class") or ""
@@ -297,6 +397,8 @@ class _SourcesText(HTMLParser):
             self._parts.append("\n")
         elif "nqa-preview" in cls:
             self._in_preview = True
+        elif "nqa-copy" in cls:
+            self._in_copy = True
         elif "nqa-passage" in cls:
             self._flush()
             self._in_passage = True
@@ -304,6 +406,8 @@ class _SourcesText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "span":
             self._in_preview = False
+        elif tag == "code":
+            self._in_copy = False
         elif tag in ("summary", "div") and not self._in_passage:
             self._flush()
         elif tag == "div" and self._in_passage:
@@ -311,7 +415,7 @@ class _SourcesText(HTMLParser):
             self._in_passage = False
 
     def handle_data(self, data: str) -> None:
-        if not self._in_preview:
+        if not self._in_preview and not self._in_copy:
             self._parts.append(data)
 
     def _flush(self, quote: bool = False) -> None:
@@ -341,3 +445,62 @@ def conversation_markdown(title: str, messages: Iterable[Any]) -> str:
         else:
             out += [text, ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _viewer_text(text: str) -> str:
+    """Escaped text on one line, its line breaks kept as ``<br>``."""
+    return html.escape(text).replace("\n", "<br>")
+
+
+def viewer_header(ctx: PassageContext) -> str:
+    """The viewer's first lines: the note's title, then its file and where the passage is."""
+    if not ctx.source:
+        return '<div class="nqa-viewer-title">📄 原文 Passage</div>'
+    meta = ctx.metadata or {}
+    title = str(meta.get("title") or ctx.source)
+    where = [html.escape(Path(ctx.source).name)]
+    if ctx.kind == "pdf" and meta.get("page"):
+        total = f" / {ctx.pages}" if ctx.pages else ""
+        where.append(f"第 {meta['page']}{total} 页 page {meta['page']}{total}")
+    elif ctx.heading:
+        where.append(html.escape(ctx.heading))
+    return (
+        f'<div class="nqa-viewer-title">📄 {html.escape(title)}</div>'
+        f'<div class="nqa-viewer-meta">{" · ".join(where)}</div>'
+    )
+
+
+def viewer_body(ctx: PassageContext) -> str:
+    """The passage in its context, highlighted with ``<mark>``, as one line of HTML."""
+    out = []
+    if ctx.error:
+        out.append(f'<div class="nqa-viewer-error">⚠️ {html.escape(ctx.error)}</div>')
+    excerpt = ctx.context
+    if ctx.kind == "pdf":
+        note = (
+            "页面上的黄色高亮就是引用的段落。"
+            " The yellow highlight on the page is the cited passage."
+            if ctx.located
+            else "未能在页面上定位这段文字，下面是它的原文。"
+            " The passage could not be located on the page; its text is below."
+        )
+        out.append(f'<div class="nqa-viewer-note">{note}</div>')
+        if ctx.highlight_top is not None:  # the page script scrolls the panel to it
+            out.append(f'<span class="nqa-at" hidden>{ctx.highlight_top:.3f}</span>')
+    elif ctx.kind == "text" and not ctx.located:
+        out.append(
+            '<div class="nqa-viewer-note">笔记在索引后改动过，没有找到这段原文；'
+            "下面是索引时的内容。"
+            " The note changed since it was indexed; the passage is shown as indexed.</div>"
+        )
+    if excerpt is not None:
+        text = _viewer_text(excerpt.before)
+        if excerpt.passage:
+            text += f'<mark class="nqa-mark">{_viewer_text(excerpt.passage)}</mark>'
+        text += _viewer_text(excerpt.after)
+        if excerpt.cut_before:
+            text = "…" + text
+        if excerpt.cut_after:
+            text += "…"
+        out.append(f'<div class="nqa-viewer-text">{text}</div>')
+    return f'<div class="nqa-viewer-body">{"".join(out)}</div>'
