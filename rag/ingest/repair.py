@@ -15,6 +15,7 @@ from rag.store.integrity import (
     INTERRUPTED,
     Report,
     _n,
+    damage,
     heal,
     missing_sources,
     source_path,
@@ -46,6 +47,9 @@ def repair(kb: KnowledgeBase, timeout: float | None = None) -> Report:
         StoreLocked: Another process holds the write lock.
     """
     with write_lock(kb, timeout):
+        damaged = damage(kb)
+        if damaged is not None:
+            return _rebuild(kb, damaged, timeout)
         before = verify(kb)
         if before.ok:
             return before
@@ -94,3 +98,28 @@ def repair(kb: KnowledgeBase, timeout: float | None = None) -> Report:
         after = verify(kb)
         after.actions, after.before = actions, before
         return after
+
+
+def _rebuild(kb: KnowledgeBase, before: Report, timeout: float | None) -> Report:
+    """Index the notes again into a fresh index, the damaged files moved aside unread.
+
+    Vectors come from the embedding cache, so nothing is embedded twice.
+    """
+    unreadable = {"records_unreadable"} & before.kinds or any(
+        i.kind == "vector_index" and "cannot" in i.title for i in before.issues
+    )
+    actions = []
+    if unreadable:
+        target = kb.set_aside_index("; ".join(i.title for i in before.issues))
+        actions.append(f"moved the damaged files to {target}")
+    kb.skip_health_check = True
+    kb.reset()
+    report = Ingestor(kb, lock_timeout=timeout).ingest([kb.settings.data_dir])
+    actions.append(
+        f"indexed {_n(len(report.files) - len(report.failed), 'note')} again from the data "
+        f"folder ({_n(report.total('added'), 'chunk')}, vectors from the cache)"
+    )
+    actions += [f"could not re-process {f.error}" for f in report.failed]
+    after = verify(kb)
+    after.actions, after.before = actions, before
+    return after

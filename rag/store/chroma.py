@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODEL_KEY = "embedding_model"
+#: The folder of the on-disk Chroma store inside ``VECTORSTORE_DIR``.
+CHROMA_DIR = "chroma"
+#: On-disk Chroma folders this process has opened (Chroma keeps one client per folder).
+_OPENED: set[str] = set()
 #: Chunks read per request when paging through a whole collection.
 PAGE_SIZE = 5000
 #: Ids per request when reading chunks by id.
@@ -98,9 +102,37 @@ def build_client(settings: Settings) -> ClientAPI:
             settings=chroma_settings,
         )
     settings.vectorstore_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(
-        path=str(settings.vectorstore_dir / "chroma"), settings=chroma_settings
-    )
+    path = settings.vectorstore_dir / CHROMA_DIR
+    client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    _OPENED.add(str(path.resolve()))
+    return client
+
+
+def is_open_here(settings: Settings) -> bool:
+    """Whether this process has opened the store's Chroma folder."""
+    return str((settings.vectorstore_dir / CHROMA_DIR).resolve()) in _OPENED
+
+
+def remove_unused_segments(client: ClientAPI, settings: Settings) -> int:
+    """Delete the vector-index folders left by dropped collections, when no collection is left.
+
+    Chroma names each folder after a segment of a collection; dropping the
+    collection does not always remove it.
+
+    Returns:
+        The number of folders deleted.
+    """
+    import shutil
+
+    if settings.chroma_host or client.list_collections():
+        return 0
+    root = settings.vectorstore_dir / CHROMA_DIR
+    removed = 0
+    for folder in root.iterdir() if root.is_dir() else []:
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def recorded_model(client: ClientAPI, name: str) -> str | None:

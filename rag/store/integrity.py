@@ -283,6 +283,31 @@ def heal(kb: KnowledgeBase) -> list[str]:
 # -- verify -------------------------------------------------------------------
 
 
+def damage(kb: KnowledgeBase) -> Report | None:
+    """A report of damage to the store's files, found without loading them; None when sound.
+
+    The record database must pass SQLite's check, and the vector index must
+    find sampled chunks by their own vectors (:func:`rag.store.health.probe`,
+    in a child process when this one has not opened the store).
+    """
+    from rag.store.health import probe
+    from rag.store.records import RECORDS_FILE, records_readable
+
+    report = Report(kb.location)
+    records_file = kb.settings.vectorstore_dir / RECORDS_FILE
+    if not records_readable(records_file):
+        report.issues.append(
+            Issue("records_unreadable", "the record database is damaged", 1, [str(records_file)])
+        )
+    health = probe(kb.settings, kb.embeddings.model_id)
+    if not health.ok:
+        report.issues.append(Issue("vector_index", health.problem, 1))
+    if not report.issues:
+        return None
+    logger.error("store %s is damaged: %s", kb.location, "; ".join(i.title for i in report.issues))
+    return report
+
+
 def verify(kb: KnowledgeBase) -> Report:
     """Compare Chroma, the record manager, the file rows, the lexical index and the files.
 
@@ -295,6 +320,9 @@ def verify(kb: KnowledgeBase) -> Report:
     Returns:
         The counts and every disagreement found.
     """
+    damaged = damage(kb)
+    if damaged is not None:
+        return damaged
     rm = kb.record_manager
     metas = kb.metadatas()
     records = dict(rm.all_keys())

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,8 @@ from rag.models.embeddings import (
     model_id_of,
 )
 from rag.store.chroma import (
+    CHROMA_DIR,
+    StoreError,
     all_ids,
     all_metadatas,
     build_client,
@@ -35,11 +38,13 @@ from rag.store.chroma import (
     nearest,
     open_collection,
     open_vectorstore,
+    remove_unused_segments,
 )
 from rag.store.conversations import CONVERSATIONS_FILE, ConversationStore
 from rag.store.embedding_cache import EmbeddingCache
+from rag.store.health import guard_open, probe
 from rag.store.lexical import LexicalIndex
-from rag.store.records import SQLiteRecordManager
+from rag.store.records import RECORDS_FILE, SQLiteRecordManager, records_readable
 from rag.text.sentences import split_sentences
 
 if TYPE_CHECKING:
@@ -161,6 +166,10 @@ class TimedEmbeddings(Embeddings):
         return vectors
 
 
+class StoreDamaged(StoreError):
+    """The store's files on disk are damaged; the message says what to run."""
+
+
 class KnowledgeBase:
     """The store and indexes of one knowledge base (a data dir and a store dir)."""
 
@@ -175,6 +184,8 @@ class KnowledgeBase:
         self._embeddings = embeddings
         self._lock = threading.RLock()
         self._lexical_checked = False
+        #: Repair and rebuild open a store they have already checked (or set aside).
+        self.skip_health_check = False
 
     @cached_property
     def embeddings(self) -> TimedEmbeddings:
@@ -193,7 +204,19 @@ class KnowledgeBase:
 
     @cached_property
     def client(self) -> ClientAPI:
-        """The Chroma client."""
+        """The Chroma client; a damaged vector index raises before Chroma loads it.
+
+        Raises:
+            StoreDamaged: The index on disk fails its probe (:mod:`rag.store.health`).
+        """
+        if not self.skip_health_check:
+            health = guard_open(self.settings, self.embeddings.model_id)
+            if not health.ok:
+                raise StoreDamaged(
+                    f"The vector index at {self.location} is damaged: {health.problem}. "
+                    "Repair it with: python -m rag.ingest --repair (the notes are indexed "
+                    "again from the data folder, with their cached vectors)."
+                )
         return build_client(self.settings)
 
     @property
@@ -218,7 +241,7 @@ class KnowledgeBase:
         """The persistent record manager."""
         return SQLiteRecordManager(
             namespace=f"chroma/{self.settings.collection_name}",
-            db_path=self.settings.vectorstore_dir / "records.sqlite3",
+            db_path=self.settings.vectorstore_dir / RECORDS_FILE,
         )
 
     @cached_property
@@ -351,11 +374,54 @@ class KnowledgeBase:
             return self.lexical
 
     def reset(self) -> None:
-        """Delete every chunk, record and index entry of this knowledge base."""
+        """Delete every chunk, record and index entry of this knowledge base.
+
+        A vector index that cannot be read is moved aside (never loaded); the
+        folders of the dropped collection are removed.
+        """
         with self._lock:
+            if not self.settings.chroma_host and "client" not in self.__dict__:
+                health = probe(self.settings, self.embeddings.model_id)
+                if not health.readable:
+                    self.set_aside_index(health.problem)
+            self.skip_health_check = True
             drop_collection(self.client, self.settings.collection_name)
+            removed = remove_unused_segments(self.client, self.settings)
+            if removed:
+                logger.info("removed %d vector-index folder(s) of the dropped collection", removed)
             self.__dict__.pop("vectorstore", None)
             self.__dict__.pop("collection", None)
             self.record_manager.clear()
             self.lexical.clear()
             self._lexical_checked = False
+
+    def set_aside_index(self, reason: str) -> Path:
+        """Move a damaged Chroma folder (and an unreadable record database) out of the way.
+
+        Nothing of it is loaded; the notes and the embedding caches stay, so the
+        store can be filled again without embedding anything twice.
+
+        Returns:
+            The folder it was moved to.
+        """
+        store = self.settings.vectorstore_dir
+        target = store / f"damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        target.mkdir(parents=True, exist_ok=True)
+        moved = []
+        for name in (CHROMA_DIR, LEXICAL_FILE):
+            if (store / name).exists():
+                (store / name).rename(target / name)
+                moved.append(name)
+        if not records_readable(store / RECORDS_FILE):
+            self.__dict__.pop("record_manager", None)
+            for suffix in ("", "-wal", "-shm"):
+                path = store / (RECORDS_FILE + suffix)
+                if path.exists():
+                    path.rename(target / path.name)
+            moved.append(RECORDS_FILE)
+        logger.warning("%s (%s): moved %s to %s", store, reason, ", ".join(moved), target)
+        for name in list(self.__dict__):
+            if name in ("client", "vectorstore", "collection", "lexical"):
+                self.__dict__.pop(name)
+        self._lexical_checked = False
+        return target

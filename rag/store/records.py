@@ -17,6 +17,23 @@ from pathlib import Path
 
 from langchain_core.indexing import RecordManager
 
+#: The record database's file name inside ``VECTORSTORE_DIR``.
+RECORDS_FILE = "records.sqlite3"
+
+
+def records_readable(path: Path) -> bool:
+    """Whether a record database opens and passes SQLite's quick check (True when absent)."""
+    if not path.exists():
+        return True
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return bool(conn.execute("PRAGMA quick_check").fetchone()[0] == "ok")
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+
 
 @dataclass(frozen=True)
 class FileRecord:

@@ -473,7 +473,10 @@ def test_a_new_file_killed_half_way_is_listed_then_finished_by_any_write(
     assert rows["headings.md"] == INTERRUPTED  # the page lists it, Delete can find it
     other = add_fixture("gbk_note.txt", as_name="新笔记.txt")
     statuses = {f.source: f.status for f in ingest(after, other).files}
-    assert statuses == {"新笔记.txt": "added", "headings.md": "unchanged"}  # adopted, not re-embedded
+    assert statuses == {
+        "新笔记.txt": "added",
+        "headings.md": "unchanged",
+    }  # adopted, not re-embedded
     shutil.move(corpus[3], corpus[3].with_suffix(".bak"))  # not ingested above
     assert verify(after).ok, verify(after).text()
     assert snapshot(after) == clean()
