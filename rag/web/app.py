@@ -47,6 +47,7 @@ from rag.web.render import (
     file_result_markdown,
     file_rows,
     format_time,
+    hidden_count,
     history_pairs,
     kb_summary,
     outcomes_markdown,
@@ -56,6 +57,8 @@ from rag.web.render import (
     short_title,
     sources_html,
     sources_passages,
+    visible_tail,
+    with_hidden,
     writing_note,
 )
 
@@ -68,6 +71,9 @@ TITLE = "notes-qa · 笔记问答"
 
 #: Seconds between status updates while the first ingest runs.
 POLL_SECONDS = 0.5
+#: Turns a reopened conversation shows; the earlier ones stay saved ("show all" shows them).
+#: The browser's rendering grows with the messages: 200 turns took 3-8 s to show.
+OPEN_TURNS = 10
 #: Seconds without a new word before the answer shows how long it has waited.
 HEARTBEAT = 1.0
 
@@ -345,8 +351,15 @@ class WebHandlers:
         return self.services.conversation(conversation_id, owner) if conversation_id else None
 
     def save(self, conversation_id: str, owner: str, messages: list[Any]) -> None:
-        """Save the chat as the owner's conversation; a failure is logged, not shown."""
+        """Save the chat as the owner's conversation; a failure is logged, not shown.
+
+        A chat that shows only the last turns (:func:`visible_tail`) is saved
+        with the earlier ones it left out.
+        """
         try:
+            if hidden_count(messages):
+                found = self._conversation(conversation_id, owner)
+                messages = with_hidden(messages, found[1] if found else [])
             turns = len(history_pairs(messages))
             self.services.save_conversation(conversation_id, owner, messages, turns)
         except Exception:
@@ -370,7 +383,8 @@ class WebHandlers:
         if found is None:
             return [], self.conversation_list(owner), None, ""
         title, messages = found
-        return messages, self.conversation_list(owner, "", saved_id), saved_id, title
+        shown = visible_tail(messages, OPEN_TURNS)
+        return shown, self.conversation_list(owner, "", saved_id), saved_id, title
 
     def open_conversation(
         self, conversation_id: str | None, request: gr.Request
@@ -380,7 +394,19 @@ class WebHandlers:
         if found is None:
             return [], None, ""
         title, messages = found
-        return messages, conversation_id, title
+        return visible_tail(messages, OPEN_TURNS), conversation_id, title
+
+    def show_all(self, conversation_id: str | None, history: list[Any], request: gr.Request) -> Any:
+        """Every turn of the open conversation, the earlier ones too."""
+        if not hidden_count(history or []):
+            return gr.update()
+        found = self._conversation(conversation_id, request_owner(request))
+        return with_hidden(history, found[1]) if found else gr.update()
+
+    @staticmethod
+    def earlier_button(history: list[Any] | None) -> Any:
+        """The "show all" button, shown while earlier turns are left out of the chat."""
+        return gr.update(visible=bool(hidden_count(history or [])))
 
     def new_conversation(self, query: str, request: gr.Request) -> tuple[list[Any], Any, None, str]:
         """An empty chat; the next question starts a new saved conversation."""
@@ -802,6 +828,12 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
 
         with gr.Row(equal_height=False, elem_id="nqa-main"):
             with gr.Column(scale=11, min_width=320):
+                show_all = gr.Button(
+                    "⬆️ 显示更早的对话 Show earlier turns",
+                    size="sm",
+                    visible=False,
+                    elem_id="nqa-show-all",
+                )
                 chatbot = gr.Chatbot(
                     label="对话 Chat",
                     show_label=False,  # a floating label covered the first line of text
@@ -956,17 +988,28 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             saved_conversation,
             [chatbot, chat_list, conversation, chat_title],
             **private,
-        ).then(h.scope_for, conversation, scope_outs, **scoped)
+        ).then(h.scope_for, conversation, scope_outs, **scoped).then(
+            h.earlier_button, chatbot, show_all, **private
+        )
         chat_list.input(
-            h.open_conversation, chat_list, [chatbot, conversation, chat_title], **private
-        ).then(h.scope_for, conversation, scope_outs, **scoped)
+            h.open_conversation,
+            chat_list,
+            [chatbot, conversation, chat_title],
+            queue=False,
+            **private,
+        ).then(h.scope_for, conversation, scope_outs, **scoped).then(
+            h.earlier_button, chatbot, show_all, **private
+        )
         new_chat_outputs = [chatbot, chat_list, conversation, chat_title]
         new_chat.click(h.new_conversation, chat_search, new_chat_outputs, **private).then(
             h.scope_for, conversation, scope_outs, **scoped
-        )
+        ).then(h.earlier_button, chatbot, show_all, **private)
         # The chat's own clear button starts a new conversation; the old one stays saved.
         chatbot.clear(h.new_conversation, chat_search, new_chat_outputs, **private).then(
             h.scope_for, conversation, scope_outs, **scoped
+        ).then(h.earlier_button, chatbot, show_all, **private)
+        show_all.click(h.show_all, [conversation, chatbot], chatbot, **private).then(
+            h.earlier_button, chatbot, show_all, **private
         )
         scope_in = [scope_sources, scope_heading, conversation]
         scope_sources.input(h.scope_changed, scope_in, scope_outs, **private)
@@ -995,7 +1038,9 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             new_chat_outputs,
             js=_DELETE_CHAT_JS,
             **private,
-        ).then(h.scope_for, conversation, scope_outs, **scoped)
+        ).then(h.scope_for, conversation, scope_outs, **scoped).then(
+            h.earlier_button, chatbot, show_all, **private
+        )
         chat_search.change(
             h.search_conversations, [chat_search, conversation], chat_list, **private
         )

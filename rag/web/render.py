@@ -422,3 +422,47 @@ def short_title(title: str, limit: int = 24) -> str:
     """A note's title cut to ``limit`` characters (a first line can be a whole sentence)."""
     title = " ".join(title.split())
     return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+#: The first message of a reopened long conversation whose earlier turns stay saved, not shown.
+EARLIER_MARK = '<div class="nqa-earlier"'
+_EARLIER_RE = re.compile(r'^<div class="nqa-earlier" data-hidden="(\d+)">')
+
+
+def earlier_note(hidden: int, turns: int) -> str:
+    """The message standing for ``hidden`` messages (``turns`` turns) not shown."""
+    return (
+        f'{EARLIER_MARK} data-hidden="{hidden}">⬆️ 前面还有 {turns} 轮对话，已保存，'
+        f"点“显示全部”查看。 {turns} earlier turns are saved: “Show all” shows them.</div>"
+    )
+
+
+def visible_tail(messages: Sequence[Any], max_turns: int) -> list[Any]:
+    """A conversation as a reopened page shows it: its last ``max_turns`` turns.
+
+    The earlier ones are replaced by one :func:`earlier_note` message, which
+    :func:`with_hidden` expands again before the chat is saved.
+    """
+    starts = [i for i, m in enumerate(messages) if message_role(m) == "user"]
+    if len(starts) <= max_turns:
+        return list(messages)
+    cut = starts[-max_turns]
+    hidden_turns = len(starts) - max_turns
+    note = {"role": "assistant", "content": earlier_note(cut, hidden_turns)}
+    return [note, *messages[cut:]]
+
+
+def hidden_count(messages: Sequence[Any]) -> int:
+    """How many saved messages the chat's :func:`earlier_note` stands for (0: none)."""
+    if not messages:
+        return 0
+    match = _EARLIER_RE.match(message_text(messages[0]))
+    return int(match.group(1)) if match else 0
+
+
+def with_hidden(messages: Sequence[Any], saved: Sequence[Any]) -> list[Any]:
+    """The whole conversation: the saved messages a shown chat left out, then the chat."""
+    hidden = hidden_count(messages)
+    if not hidden:
+        return list(messages)
+    return [*saved[:hidden], *messages[1:]]

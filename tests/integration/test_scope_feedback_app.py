@@ -103,3 +103,42 @@ def test_a_rating_is_exported_and_rag_eval_runs_it(app: Any, tmp_path: Path) -> 
     assert record["scope"] == {"source": ["lora.txt"]}
     assert [s["source"] for s in record["sources"]] == ["lora.txt"]
     assert "n: 1" in evaluated.stderr
+
+
+class _Request:
+    username = None
+
+
+def test_a_long_conversation_reopens_at_its_last_turns_and_keeps_every_turn(app: Any) -> None:
+    from rag.web.app import OPEN_TURNS, WebHandlers
+    from rag.web.render import history_pairs, sources_html
+
+    services, me = app.services, _Request()
+    chat: list[Any] = []
+    for turn in range(1, 201):
+        chat += [
+            {"role": "user", "content": f"第{turn}个问题"},
+            {"role": "assistant", "content": f"回答{turn}"},
+            {"role": "assistant", "content": sources_html([])},
+        ]
+    chat_id = services.new_conversation("", "长对话")
+    services.save_conversation(chat_id, "", chat, 200)
+    services.save_conversation_scope(chat_id, "", {"source": ["lora.txt"]})
+    handlers = WebHandlers(services)
+    shown, opened_id, _title = handlers.open_conversation(chat_id, me)
+    assert opened_id == chat_id
+    assert len(history_pairs(shown)) == OPEN_TURNS
+    assert message_text(shown[1]) == f"第{201 - OPEN_TURNS}个问题"
+    sources, heading, note, _clear = handlers.scope_for(chat_id, me)
+    assert (sources["value"], heading["value"]) == (["lora.txt"], None)
+    assert note["visible"] is True
+    *_, (after, _box, same_id) = handlers.ask_saved(
+        "LoRA 是什么？", shown, chat_id, me, ["lora.txt"]
+    )
+    assert same_id == chat_id
+    _title, saved = services.conversation(chat_id, "")
+    assert saved[: len(chat)] == chat
+    assert [message_text(m) for m in saved[len(chat) :]] == [message_text(m) for m in after[-3:]]
+    assert len(history_pairs(saved)) == 201
+    everything = handlers.show_all(chat_id, after, me)
+    assert [message_text(m) for m in everything] == [message_text(m) for m in saved]
