@@ -847,6 +847,30 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                         "下面的例子来自你的笔记标题 · The examples come from your notes' headings"
                     ),
                 )
+                # Under the chat, next to the answer that was rated.
+                feedback_id = gr.State(None)
+                with gr.Group(visible=False, elem_id="nqa-feedback") as feedback_form:
+                    gr.Markdown(
+                        "**👎 哪里不对？ What was wrong?** 已记录评价；下面两项都可以不填。"
+                        " Your rating is saved; both fields are optional."
+                    )
+                    feedback_reason = gr.Textbox(
+                        label="原因 Reason",
+                        placeholder="例如：引用了不相关的笔记 e.g. it cited an unrelated note",
+                        max_lines=3,
+                        elem_id="nqa-feedback-reason",
+                    )
+                    feedback_expected = gr.Textbox(
+                        label="正确答案 Expected answer",
+                        lines=2,
+                        max_lines=6,
+                        elem_id="nqa-feedback-expected",
+                    )
+                    with gr.Row():
+                        feedback_send = gr.Button(
+                            "提交 Send", variant="primary", size="sm", elem_id="nqa-feedback-send"
+                        )
+                        feedback_skip = gr.Button("跳过 Skip", size="sm")
                 with gr.Row(equal_height=True, elem_id="nqa-scope-bar"):
                     scope_line = gr.Markdown("", visible=False, elem_id="nqa-scope-note")
                     scope_clear = gr.Button(
@@ -896,29 +920,6 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                         min_width=220,
                         elem_id="nqa-scope-heading",
                     )
-                feedback_id = gr.State(None)
-                with gr.Group(visible=False, elem_id="nqa-feedback") as feedback_form:
-                    gr.Markdown(
-                        "**👎 哪里不对？ What was wrong?** 已记录评价；下面两项都可以不填。"
-                        " Your rating is saved; both fields are optional."
-                    )
-                    feedback_reason = gr.Textbox(
-                        label="原因 Reason",
-                        placeholder="例如：引用了不相关的笔记 e.g. it cited an unrelated note",
-                        max_lines=3,
-                        elem_id="nqa-feedback-reason",
-                    )
-                    feedback_expected = gr.Textbox(
-                        label="正确答案 Expected answer",
-                        lines=2,
-                        max_lines=6,
-                        elem_id="nqa-feedback-expected",
-                    )
-                    with gr.Row():
-                        feedback_send = gr.Button(
-                            "提交 Send", variant="primary", size="sm", elem_id="nqa-feedback-send"
-                        )
-                        feedback_skip = gr.Button("跳过 Skip", size="sm")
 
             with gr.Column(scale=9, min_width=300):
                 with gr.Group():

@@ -275,3 +275,24 @@ def test_eval_rejects_an_unknown_scope_before_answering(good):
     proc = run("rag.eval", str(infile), "--no-llm", root=root)
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr.startswith(f"error: {infile}: question 2: 知识库中没有这个文件：x.md")
+
+
+def test_notes_qa_feedback_export_writes_the_ratings_as_eval_lines(good):
+    root, _ = good
+    kb = KnowledgeBase(Settings(data_dir=root / "data", vectorstore_dir=root / "store"))
+    passages = [{"source": "headings.md", "location": "大模型微调 · LoRA", "text": "LoRA 低秩。"}]
+    kb.feedback.add("", "up", "LoRA 是什么？", "低秩[1]。", passages)
+    kb.feedback.add("", "down", "全参数微调呢？", "不知道。", passages)
+    kb.feedback.close()
+    out = root / "exported" / "up.jsonl"
+    proc = run("rag.cli.main", "feedback", "export", "--only", "up", "--out", str(out), root=root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == f"1 ratings -> {out}\n"
+    (line,) = map(json.loads, out.read_text(encoding="utf-8").splitlines())
+    assert (line["question"], line["source"], line["evidence"]) == (
+        "LoRA 是什么？", "headings.md", ["LoRA 低秩。"]
+    )  # fmt: skip
+    everything = run("rag.feedback", "export", root=root)
+    assert [json.loads(x)["rating"] for x in everything.stdout.splitlines()] == ["up", "down"]
+    bad = run("rag.feedback", "export", "--only", "sideways", root=root)
+    assert bad.returncode == 2 and "invalid choice: 'sideways'" in bad.stderr
