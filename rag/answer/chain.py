@@ -55,6 +55,7 @@ from rag.answer.verify import verify_answer
 from rag.models.chat import build_llm, caches_prompt_prefix, count_tokens, supports_prefill
 from rag.retrieval.support import Support, assess_support
 from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
+from rag.store.scope import Scope
 from rag.text.language import detect_language, has_chinese
 from rag.text.sentences import split_sentences
 
@@ -328,7 +329,11 @@ class Answerer:
         return kept
 
     def stream(
-        self, question: str, history: History = (), k: int | None = None
+        self,
+        question: str,
+        history: History = (),
+        k: int | None = None,
+        scope: Scope | None = None,
     ) -> Iterator[AnswerEvent]:
         """Answer ``question`` step by step (see the module docstring for the events).
 
@@ -336,6 +341,7 @@ class Answerer:
             question: The user's question.
             history: Earlier (question, answer) turns of this chat.
             k: Passages to retrieve (default: the retriever's).
+            scope: Search only these notes / this heading (a resolved scope).
 
         Yields:
             ``sources``, then ``token`` events, then ``done``.
@@ -344,7 +350,7 @@ class Answerer:
         standalone = self.standalone_question(question, history)
         search = self.search_query(standalone)
         rewrite_ms = (time.perf_counter() - started) * 1000
-        docs = self.retriever.search(search, k)
+        docs = self.retriever.search(search, k, scope)
         # A translated question is searched half in Chinese, so its cosine
         # scores run as high as a Chinese question's: the Chinese threshold applies.
         translated = search != standalone
@@ -418,19 +424,26 @@ class Answerer:
             dropped=dropped,
         )  # fmt: skip
 
-    def answer(self, question: str, history: History = (), k: int | None = None) -> AnswerResult:
+    def answer(
+        self,
+        question: str,
+        history: History = (),
+        k: int | None = None,
+        scope: Scope | None = None,
+    ) -> AnswerResult:
         """Answer without streaming.
 
         Args:
             question: The question.
             history: Earlier turns.
             k: Passages to retrieve.
+            scope: Search only these notes / this heading.
 
         Returns:
             The full answer with its sources.
         """
         sources: list[Document] = []
-        for event in self.stream(question, history, k):
+        for event in self.stream(question, history, k, scope):
             if event.kind == "sources":
                 sources = event.docs
             elif event.kind == "done":

@@ -1,4 +1,8 @@
-"""``python -m rag.ask "QUESTION" [--k N] [--json] [--no-llm]``: ask the notes one question."""
+"""``python -m rag.ask "QUESTION" [--k N] [--json] [--no-llm] [--source FILE]... [--heading H]``.
+
+Ask the notes one question; ``--source`` and ``--heading`` restrict the search
+to those notes and to that heading with everything under it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from rag.cli.common import setup_logging
+from rag.cli.common import add_scope_args, setup_logging
 from rag.config import get_settings
 from rag.services import NotesQA
 
@@ -18,6 +22,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=None, help="passages to retrieve")
     parser.add_argument("--json", action="store_true", help="print the JSON record")
     parser.add_argument("--no-llm", action="store_true", help="only retrieve")
+    add_scope_args(parser)
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -27,8 +32,18 @@ def format_text(record: dict[str, Any]) -> str:
     lines = []
     if record.get("answer"):
         lines += [record["answer"].strip(), ""]
+    if record.get("scope"):
+        scope = record["scope"]
+        where = ", ".join(scope.get("source", [])) + (
+            f" § {scope['heading']}" if scope.get("heading") else ""
+        )
+        lines.append(f"(只在 {where.strip()} 中查找 searching only {where.strip()})")
     if not record["sources"]:
-        lines.append("(no passages found: is the store empty? run python -m rag.ingest)")
+        lines.append(
+            "(在范围内没有找到段落 no passages in this scope)"
+            if record.get("scope")
+            else "(no passages found: is the store empty? run python -m rag.ingest)"
+        )
     for src in record["sources"]:
         where = src["source"] + (f" p.{src['page']}" if src.get("page") else "")
         if src.get("heading"):
@@ -51,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.k is not None and args.k < 1:
         raise ValueError("--k must be at least 1")
     service = NotesQA.from_settings(get_settings())
-    record = service.ask(args.question, k=args.k, use_llm=not args.no_llm)
+    scope = service.resolve_scope(args.source, args.heading)
+    record = service.ask(args.question, k=args.k, use_llm=not args.no_llm, scope=scope)
     print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else format_text(record))
     return 0

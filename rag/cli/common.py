@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Callable
@@ -26,6 +27,22 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # pypdf warns about broken files without naming them; our loader reports them instead.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def add_scope_args(parser: argparse.ArgumentParser) -> None:
+    """``--source`` (repeatable) and ``--heading``: where the questions search."""
+    parser.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="search only this note (file name or source id; repeat for several)",
+    )
+    parser.add_argument(
+        "--heading",
+        default="",
+        help="search only under this heading (with --source: of those notes)",
+    )
 
 
 def run_cli(main: Callable[[], int]) -> None:

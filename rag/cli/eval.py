@@ -1,8 +1,10 @@
-"""``python -m rag.eval FILE.jsonl [--k N] [--no-llm] [--out OUT.jsonl]``: batch evaluation.
+"""``python -m rag.eval FILE.jsonl [--k N] [--no-llm] [--out OUT] [--source F] [--heading H]``.
 
 Reads one question per line (``question`` and optionally ``id``, ``evidence``,
 ``source``, ``page``, ``keywords``, ``answerable``, ``turns``: earlier questions
-of the same conversation, asked first), answers them all in one process,
+of the same conversation, asked first; ``scope``: ``{"source": name or [names],
+"heading": ...}``, the notes and heading that question searches, instead of
+``--source`` / ``--heading``), answers them all in one process,
 writes one JSON record per question to OUT (or stdout) and prints a summary
 (hit@1/2/3/5, MRR, keyword coverage, refusal rates, answers with unsupported
 figures, retrieval latency) to stderr, or to stdout when OUT is given.
@@ -16,9 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.cli.common import setup_logging
+from rag.cli.common import add_scope_args, setup_logging
 from rag.config import get_settings
-from rag.services import NotesQA
+from rag.services import NotesQA, Scope, ScopeError
 from rag.services.evaluation import summarize
 
 
@@ -29,6 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=None, help="passages to retrieve")
     parser.add_argument("--no-llm", action="store_true", help="only retrieve")
     parser.add_argument("--out", type=Path, default=None, help="write records here")
+    add_scope_args(parser)
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -54,6 +57,13 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
         turns = gold.get("turns", [])
         if not isinstance(turns, list) or not all(isinstance(t, str) and t.strip() for t in turns):
             raise ValueError(f"{path}:{number}: 'turns' must be a list of earlier questions")
+        scope = gold.get("scope")
+        if scope is not None and not isinstance(scope, dict):
+            raise ValueError(f"{path}:{number}: 'scope' must be an object (source, heading)")
+        try:
+            Scope.from_dict(scope)
+        except ScopeError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from exc
         golds.append(gold)
     if not golds:
         raise ValueError(f"{path}: no questions")
@@ -75,6 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     golds = read_questions(args.file)
     service = NotesQA.from_settings(get_settings())
+    default_scope = service.resolve_scope(args.source, args.heading)
+    scopes = []
+    for number, gold in enumerate(golds, start=1):
+        asked = Scope.from_dict(gold.get("scope"))
+        try:
+            scopes.append(
+                service.resolve_scope(asked.sources, asked.heading) if asked else default_scope
+            )
+        except ScopeError as exc:  # every line checked before the first is answered
+            raise ValueError(f"{args.file}: question {number}: {exc}") from exc
     out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     records = []
     try:
@@ -86,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 use_llm=not args.no_llm,
                 qid=qid,
                 turns=gold.get("turns") or (),
+                scope=scopes[number - 1],
             )
             records.append(record)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")

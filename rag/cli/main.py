@@ -1,7 +1,8 @@
 """``notes-qa COMMAND [ARGS]``: one console script for every command.
 
-``ingest``, ``ask`` and ``eval`` take exactly the arguments of
-``python -m rag.ingest``, ``python -m rag.ask`` and ``python -m rag.eval``;
+``ingest``, ``ask``, ``eval`` and ``feedback`` take exactly the arguments of
+``python -m rag.ingest``, ``python -m rag.ask``, ``python -m rag.eval`` and
+``python -m rag.feedback``;
 ``serve`` starts the web app (``python app.py``); ``bench`` runs the
 benchmarks (``python -m benchmarks``).
 """
@@ -18,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("rag.cli.ingest", "index notes into the store (also --verify, --repair)"),
     "ask": ("rag.cli.ask", "ask the notes one question"),
     "eval": ("rag.cli.eval", "answer a file of questions and print metrics"),
+    "feedback": ("rag.cli.feedback", "export the 👍/👎 ratings as eval questions"),
     "serve": ("rag.cli.serve", "start the web app"),
     "models": ("rag.cli.models", "build the bundled models' files now (else on first use)"),
     "bench": ("benchmarks.run", "measure ingest, retrieval, the LLM and the app"),

@@ -27,6 +27,7 @@ from pydantic import ConfigDict
 
 from rag.retrieval.asked import compared_sides
 from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
+from rag.store.scope import Scope, scope_where
 from rag.text.glossary import expand_query
 
 if TYPE_CHECKING:
@@ -95,16 +96,20 @@ class HybridRetriever(BaseRetriever):
             named.append([t.lower() for t in tokens if t])
         return (named[0], named[1]) if all(named) else None
 
-    def search(self, query: str, k: int | None = None) -> list[Document]:
+    def search(
+        self, query: str, k: int | None = None, scope: Scope | None = None
+    ) -> list[Document]:
         """Retrieve the top chunks for ``query``.
 
         Args:
             query: The question.
             k: Overrides the retriever's ``k``.
+            scope: A resolved scope (:func:`rag.store.scope.resolve_scope`): only
+                its chunks are candidates, on the vector and the BM25 side.
 
         Returns:
             Documents with rank and score metadata, best first; empty for an
-            empty store or a blank query.
+            empty store, a blank query or a scope without chunks.
         """
         k = k or self.k
         if not query.strip():
@@ -118,12 +123,18 @@ class HybridRetriever(BaseRetriever):
             self.kb.embeddings.embed_query(expanded if self.expand_vector else query),
             dtype=np.float32,
         )
+        where = scope_where(scope) if scope else None
+        allowed = self.kb.ids_where(where) if where else None
+        if allowed is not None and not allowed:
+            return []
         vector_scores = {
             chunk_id: 1.0 - float(distance)
-            for chunk_id, distance in self.kb.vector_search(vector.tolist(), fetch)
+            for chunk_id, distance in self.kb.vector_search(vector.tolist(), fetch, where)
         }
-        bm25_scores = dict(lexical.search(expanded, fetch))
+        bm25_scores = dict(lexical.search(expanded, fetch, allowed))
         candidates = list(dict.fromkeys([*vector_scores, *bm25_scores]))
+        if allowed is not None:  # the vector side is filtered by Chroma already; be sure
+            candidates = [chunk_id for chunk_id in candidates if chunk_id in allowed]
         docs = self.kb.fetch_documents(candidates)
         # Not in the store: the BM25 index briefly ahead of it, or a chunk just deleted.
         candidates = [chunk_id for chunk_id in candidates if chunk_id in docs]

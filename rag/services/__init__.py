@@ -13,15 +13,18 @@ from rag.services.progress import IngestProgress, UploadOutcome
 from rag.services.viewer import PassageContext
 from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
+from rag.store.feedback import Feedback, Rating
 from rag.store.integrity import Report
 from rag.store.locking import StoreLocked
 from rag.store.records import FileRecord, SetAside
+from rag.store.scope import Scope, ScopeError
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "AnswerEvent",
     "ConversationSummary",
     "Excerpt",
+    "Feedback",
     "FileRecord",
     "FileResult",
     "History",
@@ -30,7 +33,10 @@ __all__ = [
     "NotesQA",
     "PassageContext",
     "QuestionError",
+    "Rating",
     "Report",
+    "Scope",
+    "ScopeError",
     "SetAside",
     "StoreError",
     "StoreLocked",

@@ -35,14 +35,17 @@ from rag.ingest.pipeline import (
 from rag.ingest.repair import repair
 from rag.ingest.uploads import SavedUpload, UploadError, save_upload
 from rag.retrieval.hybrid import HybridRetriever
+from rag.services.feedback import export_lines
 from rag.services.progress import IngestProgress, InitialIngest, ProgressCallback, UploadOutcome
 from rag.services.records import source_record, timings_ms
 from rag.services.viewer import PassageContext, PassageViewer
 from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
+from rag.store.feedback import Feedback, Rating
 from rag.store.integrity import Report, heal, verify
 from rag.store.knowledge_base import KnowledgeBase
 from rag.store.locking import StoreLocked, write_lock
+from rag.store.scope import Scope, resolve_scope
 from rag.text.examples import example_questions
 
 if TYPE_CHECKING:
@@ -134,10 +137,26 @@ class NotesQA:
                 f"{limit:,}): shorten it or ask it in parts."
             )
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Document]:
+    def retrieve(
+        self, question: str, k: int | None = None, scope: Scope | None = None
+    ) -> list[Document]:
         """Top-k chunks for ``question`` (see :class:`~rag.retrieval.hybrid.HybridRetriever`)."""
         self.check_question(question)
-        return self.retriever.search(question, k)
+        return self.retriever.search(question, k, scope)
+
+    def notes_outline(self) -> dict[str, tuple[str, list[str]]]:
+        """Each indexed note by source: its title and its headings in file order."""
+        return self.kb.outline()
+
+    def resolve_scope(self, sources: Sequence[str] = (), heading: str = "") -> Scope:
+        """Check a scope (notes by source id or file name, a heading) against the store.
+
+        Raises:
+            ScopeError: A note that is not indexed or a heading they do not have
+                (a ``ValueError``, with a message in Chinese and English).
+        """
+        outline = self.kb.outline()
+        return resolve_scope(sources, heading, {s: h for s, (_, h) in outline.items()})
 
     def ask(
         self,
@@ -147,6 +166,7 @@ class NotesQA:
         use_llm: bool = True,
         qid: str | None = None,
         turns: Sequence[str] = (),
+        scope: Scope | None = None,
     ) -> dict[str, Any]:
         """Answer one question and time each step, as a record of the command-line contract.
 
@@ -158,6 +178,8 @@ class NotesQA:
             turns: Earlier questions of the same conversation, answered first (with
                 the LLM) so that ``question`` is asked as their follow-up; without
                 the LLM there is no conversation and ``question`` is retrieved as asked.
+            scope: Search only these notes / this heading (:meth:`resolve_scope`);
+                the record then has a ``scope`` field.
 
         Returns:
             The record (see :mod:`rag.services.records`) of ``question`` alone.
@@ -167,21 +189,23 @@ class NotesQA:
         history: list[tuple[str, str]] = []
         if use_llm:
             for turn in turns:
-                history.append((turn, self.answerer.answer(turn, history, k).text))
+                history.append((turn, self.answerer.answer(turn, history, k, scope).text))
         start = time.perf_counter()
         record: dict[str, Any] = {"id": qid, "question": question, "answer": ""}
+        if scope:
+            record["scope"] = scope.as_dict()
         timings: dict[str, float] = {}
         docs: list[Document] = []
         retrieved = start
         if use_llm:
-            for event in self.answerer.stream(question, history, k):
+            for event in self.answerer.stream(question, history, k, scope):
                 if event.kind == "sources":
                     docs, retrieved = event.docs, time.perf_counter()
                     timings["rewrite"] = round(event.rewrite_ms, 1)
                 elif event.kind == "done":
                     record["answer"], record["refused"] = event.text, event.refused
         else:
-            docs = self.retrieve(question, k)
+            docs = self.retrieve(question, k, scope)
             retrieved = time.perf_counter()
         done = time.perf_counter()
         record["sources"] = [source_record(d) for d in docs]
@@ -189,7 +213,11 @@ class NotesQA:
         return record
 
     def stream_answer(
-        self, question: str, history: History = (), k: int | None = None
+        self,
+        question: str,
+        history: History = (),
+        k: int | None = None,
+        scope: Scope | None = None,
     ) -> Iterator[AnswerEvent]:
         """Answer a question as events: ``sources``, ``token``…, ``done``.
 
@@ -197,6 +225,7 @@ class NotesQA:
             question: The user's question.
             history: Earlier (question, answer) turns.
             k: Passages to retrieve (default: settings).
+            scope: Search only these notes / this heading (:meth:`resolve_scope`).
 
         Yields:
             The answer chain's events.
@@ -205,7 +234,7 @@ class NotesQA:
             QuestionError: The question is too long (before anything is retrieved).
         """
         self.check_question(question)
-        yield from self.answerer.stream(question, history, k)
+        yield from self.answerer.stream(question, history, k, scope)
 
     # -- passages in context ----------------------------------------------
 
@@ -278,6 +307,16 @@ class NotesQA:
         """Save the messages of the owner's conversation; False when it is not theirs."""
         return self.kb.conversations.save(conversation_id, owner, messages, turns)
 
+    def conversation_scope(self, conversation_id: str, owner: str) -> dict[str, Any] | None:
+        """The scope saved with the owner's conversation (``{}``: none), or None if not theirs."""
+        return self.kb.conversations.scope(conversation_id, owner)
+
+    def save_conversation_scope(
+        self, conversation_id: str, owner: str, scope: dict[str, Any]
+    ) -> bool:
+        """Save the scope of the owner's conversation (``{}``: every note)."""
+        return self.kb.conversations.set_scope(conversation_id, owner, scope)
+
     def rename_conversation(self, conversation_id: str, owner: str, title: str) -> bool:
         """Rename the owner's conversation."""
         return self.kb.conversations.rename(conversation_id, owner, title)
@@ -285,6 +324,36 @@ class NotesQA:
     def delete_conversation(self, conversation_id: str, owner: str) -> bool:
         """Delete the owner's conversation."""
         return self.kb.conversations.delete(conversation_id, owner)
+
+    # -- feedback ----------------------------------------------------------
+
+    def rate(
+        self,
+        owner: str,
+        rating: Rating,
+        question: str,
+        answer: str,
+        passages: list[dict[str, Any]],
+        *,
+        scope: dict[str, Any] | None = None,
+        conversation_id: str = "",
+    ) -> int:
+        """Store a 👍 (``up``) or 👎 (``down``) on an answer with what was shown; its id."""
+        return self.kb.feedback.add(
+            owner, rating, question, answer, passages, scope, conversation_id
+        )
+
+    def explain_rating(self, feedback_id: int, owner: str, reason: str, expected: str) -> bool:
+        """Add a reason and the expected answer to the owner's rating."""
+        return self.kb.feedback.explain(feedback_id, owner, reason, expected)
+
+    def ratings(self, owner: str | None = None, rating: Rating | None = None) -> list[Feedback]:
+        """Stored ratings, oldest first (one owner's, or everyone's with None)."""
+        return self.kb.feedback.list(owner, rating)
+
+    def export_feedback(self, only: str = "all", owner: str | None = None) -> list[dict[str, Any]]:
+        """The ratings as eval lines (:func:`rag.services.feedback.export_lines`)."""
+        return export_lines(self.kb.feedback.list(owner), only)
 
     # -- ingest ------------------------------------------------------------
 

@@ -219,6 +219,12 @@ def all_metadatas(collection: Collection) -> dict[str, dict[str, Any]]:
     return out
 
 
+def ids_where(collection: Collection, where: dict[str, Any]) -> list[str]:
+    """The ids of the chunks whose metadata ``where`` keeps."""
+    got = collection.get(where=where, include=[])
+    return list(got["ids"])
+
+
 def get_chunks(
     collection: Collection, ids: Sequence[str]
 ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
@@ -246,12 +252,18 @@ def chunk_embeddings(collection: Collection, ids: Sequence[str]) -> dict[str, np
     return out
 
 
-def nearest(collection: Collection, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
-    """The ``k`` chunks nearest to ``embedding``: ids and cosine distances only."""
+def nearest(
+    collection: Collection,
+    embedding: Sequence[float],
+    k: int,
+    where: dict[str, Any] | None = None,
+) -> list[tuple[str, float]]:
+    """The ``k`` chunks nearest to ``embedding`` (among those ``where`` keeps): ids, distances."""
     got = collection.query(
         query_embeddings=[list(map(float, embedding))],  # type: ignore[arg-type]
         n_results=k,
         include=["distances"],
+        where=where,
     )
     distances = got["distances"] or [[]]
     return list(zip(got["ids"][0], distances[0], strict=True))

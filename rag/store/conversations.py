@@ -1,7 +1,8 @@
 """Saved conversations, in SQLite beside the store (``conversations.sqlite3``).
 
 A conversation is its owner (the login name, or "" without ``APP_AUTH``), a
-title and the chat's messages as shown (JSON). Every read and write names the
+title, the chat's messages as shown (JSON) and its scope (the notes and heading
+its questions search, JSON; ``{}``: every note). Every read and write names the
 owner, so one user never sees, changes or deletes another's conversations.
 ``--rebuild`` leaves this file alone: it holds what the student said, not
 what was indexed.
@@ -53,6 +54,16 @@ class ConversationStore:
                 ON conversations (owner, updated_at DESC);
             """
         )
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add what older files lack (the ``scope`` column), keeping every row."""
+        with self._lock:
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(conversations)")}
+            if "scope" not in columns:
+                self._conn.execute(
+                    "ALTER TABLE conversations ADD COLUMN scope TEXT NOT NULL DEFAULT '{}'"
+                )
 
     def close(self) -> None:
         """Close the connection."""
@@ -94,6 +105,24 @@ class ConversationStore:
                 (conversation_id, owner),
             ).fetchone()
         return None if row is None else list(json.loads(row[0]))
+
+    def scope(self, conversation_id: str, owner: str) -> dict[str, Any] | None:
+        """A conversation's scope (``{}``: none), or None when it is not the owner's."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT scope FROM conversations WHERE id=? AND owner=?",
+                (conversation_id, owner),
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0] or "{}"))
+
+    def set_scope(self, conversation_id: str, owner: str, scope: dict[str, Any]) -> bool:
+        """Save a conversation's scope; False when it is not the owner's."""
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE conversations SET scope=? WHERE id=? AND owner=?",
+                (json.dumps(scope, ensure_ascii=False), conversation_id, owner),
+            )
+        return cur.rowcount == 1
 
     def title(self, conversation_id: str, owner: str) -> str | None:
         """A conversation's title, or None when it is not the owner's."""

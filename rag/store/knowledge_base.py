@@ -35,6 +35,7 @@ from rag.store.chroma import (
     chunk_embeddings,
     drop_collection,
     get_chunks,
+    ids_where,
     nearest,
     open_collection,
     open_vectorstore,
@@ -43,6 +44,7 @@ from rag.store.chroma import (
 from rag.store.conversations import CONVERSATIONS_FILE, ConversationStore
 from rag.store.embedding_cache import EmbeddingCache
 from rag.store.health import guard_open, probe
+from rag.store.feedback import FEEDBACK_FILE, FeedbackStore
 from rag.store.lexical import LexicalIndex
 from rag.store.records import RECORDS_FILE, SQLiteRecordManager, records_readable
 from rag.text.sentences import split_sentences
@@ -186,6 +188,7 @@ class KnowledgeBase:
         self._lexical_checked = False
         #: Repair and rebuild open a store they have already checked (or set aside).
         self.skip_health_check = False
+        self._outline: tuple[int, dict[str, tuple[str, list[str]]]] | None = None
 
     @cached_property
     def embeddings(self) -> TimedEmbeddings:
@@ -250,6 +253,11 @@ class KnowledgeBase:
         return ConversationStore(self.settings.vectorstore_dir / CONVERSATIONS_FILE)
 
     @cached_property
+    def feedback(self) -> FeedbackStore:
+        """The ratings of answers (beside the store; ``--rebuild`` keeps them)."""
+        return FeedbackStore(self.settings.vectorstore_dir / FEEDBACK_FILE)
+
+    @cached_property
     def lexical(self) -> LexicalIndex:
         """The BM25 index, loaded from disk."""
         store_dir = self.settings.vectorstore_dir
@@ -279,7 +287,9 @@ class KnowledgeBase:
         """``(id, text, metadata)`` of the chunks with these ids; unknown ids are left out."""
         return get_chunks(self.collection, ids)
 
-    def vector_search(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+    def vector_search(
+        self, embedding: list[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
         """The ``k`` chunks nearest to ``embedding``: ids and cosine distances only.
 
         Texts and metadata are not read here: retrieval fetches them only for
@@ -288,11 +298,43 @@ class KnowledgeBase:
         Args:
             embedding: The query vector.
             k: How many neighbours.
+            where: A Chroma metadata filter (a scope, :func:`rag.store.scope.scope_where`).
 
         Returns:
             ``(chunk_id, distance)`` pairs, nearest first.
         """
-        return nearest(self.collection, embedding, k)
+        return nearest(self.collection, embedding, k, where)
+
+    def ids_where(self, where: dict[str, Any]) -> set[str]:
+        """The ids of the chunks that a Chroma metadata filter keeps."""
+        return set(ids_where(self.collection, where))
+
+    def outline(self) -> dict[str, tuple[str, list[str]]]:
+        """Each indexed note: its title and its chunks' headings in file order.
+
+        Read again only when the number of chunks changes.
+        """
+        count = self.chunk_count()
+        cached = self._outline
+        if cached is not None and cached[0] == count:
+            return cached[1]
+        rows: dict[str, list[tuple[int, str]]] = {}
+        titles: dict[str, str] = {}
+        for meta in self.metadatas().values():
+            source = str(meta.get("source", ""))
+            titles.setdefault(source, str(meta.get("title") or source))
+            rows.setdefault(source, []).append(
+                (int(meta.get("chunk_index") or 0), str(meta.get("heading") or ""))
+            )
+        outline = {
+            source: (
+                titles[source],
+                list(dict.fromkeys(h for _, h in sorted(rows[source]) if h)),
+            )
+            for source in sorted(rows)
+        }
+        self._outline = (count, outline)
+        return outline
 
     def fetch_documents(self, ids: list[str]) -> dict[str, Document]:
         """Chunks by id, as documents with their metadata; unknown ids are left out."""

@@ -21,7 +21,7 @@ import math
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -395,12 +395,16 @@ class LexicalIndex:
             t = self._term_index().get(term)
             return 0 if t is None else int(self._indptr[t + 1] - self._indptr[t])
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+    def search(
+        self, query: str, k: int, only: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
         """Top chunks for ``query`` by BM25.
 
         Args:
             query: The question.
             k: How many results at most.
+            only: Chunk ids to rank among (a scope); None: all. Document
+                frequencies stay those of the whole index.
 
         Returns:
             ``(chunk_id, score)`` pairs, best first, scores > 0 only.
@@ -422,6 +426,11 @@ class LexicalIndex:
                 df = end - begin
                 idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
                 scores[docs] += qf * idf * freqs * (self.k1 + 1) / (freqs + self._norm[docs])
+            if only is not None:
+                rows = self._row_of()
+                keep = np.zeros(n, dtype=bool)
+                keep[np.fromiter((rows[i] for i in only if i in rows), dtype=np.int64)] = True
+                scores[~keep] = 0.0
             k = min(k, int((scores > 0).sum()))
             if k <= 0:
                 return []

@@ -17,11 +17,18 @@
   bar and a per-file result) and the knowledge-base table with delete and
   re-index of the selected file.
 
-API names (for ``gradio_client``): ``/ask`` (returns the chat and an update of
-the question box, which only the first update empties), ``/passage`` (a
+The chat's scope selector (notes by title, then a heading of the chosen notes)
+keeps the conversation's questions to them, and its line above the question box
+says so; each answer takes a 👍/👎 (a 👎 opens a small form for a reason and the
+expected answer).
+
+API names (for ``gradio_client``): ``/ask`` (question, chat, optionally the
+scope's notes and heading; returns the chat and an update of the question box,
+which only the first update empties), ``/passage`` (a
 passage's link or chunk id: the viewer's header, page image, passage in context
-and download), ``/upload``, ``/list_files``, ``/delete_file``, ``/reindex_file``,
-``/status``. Store changes run one at a
+and download), ``/rate`` (chat, index of the answer,
+``up``/``down``, reason, expected answer, scope), ``/upload``, ``/list_files``,
+``/delete_file``, ``/reindex_file``, ``/status``. Store changes run one at a
 time (``concurrency_id="ingest"``, limit 1, plus a lock in the services);
 questions are answered meanwhile.
 """
@@ -45,6 +52,8 @@ from rag.services import (
     NotesQA,
     PassageContext,
     QuestionError,
+    Scope,
+    ScopeError,
 )
 from rag.web.guard import LoginThrottle, WebGuard
 from rag.web.heartbeat import with_heartbeat
@@ -55,6 +64,7 @@ from rag.web.render import (
     file_result_markdown,
     file_rows,
     format_time,
+    hidden_count,
     history_pairs,
     inert_markdown,
     kb_summary,
@@ -62,10 +72,16 @@ from rag.web.render import (
     outcomes_markdown,
     passage_id,
     progress_text,
+    rated_turn,
+    scope_note,
     set_aside_rows,
+    short_title,
     sources_html,
+    sources_passages,
     viewer_body,
     viewer_header,
+    visible_tail,
+    with_hidden,
     writing_note,
 )
 from rag.web.scripts import APP_HEAD, SCROLL_TO_PASSAGE_JS
@@ -79,6 +95,9 @@ TITLE = "notes-qa · 笔记问答"
 
 #: Seconds between status updates while the first ingest runs.
 POLL_SECONDS = 0.5
+#: Turns a reopened conversation shows; the earlier ones stay saved ("show all" shows them).
+#: The browser's rendering grows with the messages: 200 turns took 3-8 s to show.
+OPEN_TURNS = 10
 #: Seconds without a new word before the answer shows how long it has waited.
 HEARTBEAT = 1.0
 #: How much of a refused, too long question the chat shows.
@@ -125,6 +144,10 @@ APP_CSS = """
   #nqa-ask-row > :first-child { flex: 1 1 100% !important; min-width: 0 !important; }
   #nqa-status { text-align: left; }
 }
+#nqa-scope-bar { align-items: center; }
+#nqa-scope-note { border-left: 3px solid var(--color-accent); padding: .1rem .6rem;
+  font-size: .9rem; }
+#nqa-scope-note p { margin: 0; }
 #nqa-chat .message, #nqa-chat .nqa-passage { overflow-wrap: anywhere; }
 /* Sources the answer does not cite: folded, greyed. */
 .nqa-other { margin: .35rem 0 .1rem; opacity: .62; }
@@ -272,12 +295,15 @@ class WebHandlers:
 
     # -- chat --------------------------------------------------------------
 
-    def ask(self, question: str, history: list[Any] | None) -> Iterator[tuple[list[Any], Any]]:
+    def ask(
+        self, question: str, history: list[Any] | None, scope: Scope | None = None
+    ) -> Iterator[tuple[list[Any], Any]]:
         """Answer a question: sources first, then the streamed answer above them.
 
         Args:
             question: The new question.
             history: The chatbot's messages so far.
+            scope: Search only these notes / this heading (resolved).
 
         Yields:
             The updated chat, and the question box: emptied once when the
@@ -327,7 +353,8 @@ class WebHandlers:
             sources_refused = False
             parts: list[str] = []
             started = time.monotonic()
-            for event in with_heartbeat(services.stream_answer(question, pairs), HEARTBEAT):
+            answering = services.stream_answer(question, pairs, scope=scope)
+            for event in with_heartbeat(answering, HEARTBEAT):
                 if event is None:  # no words for a while: say how long it has been
                     waited = round(time.monotonic() - started)
                     answer["content"] = link_citations(inert_markdown("".join(parts)), sources_docs)
@@ -361,6 +388,12 @@ class WebHandlers:
                             cited=event.cited,
                             answer=text,
                         )
+                    if scope and not sources_docs:
+                        answer["content"] += (
+                            f"\n\n> 🎯 所选范围（{scope.describe()}）中没有找到相关内容，"
+                            "可以清除范围后再问。 Nothing in the chosen scope: clear it to"
+                            " search every note."
+                        )
                 yield messages, keep
         except Exception as exc:
             logger.exception("answering %r failed", question)
@@ -371,20 +404,37 @@ class WebHandlers:
         self,
         question: str,
         history: list[Any] | None,
-        conversation_id: str | None,
-        request: gr.Request,
+        conversation_id: str | None = None,
+        request: gr.Request | None = None,
+        sources: list[str] | None = None,
+        heading: str | None = None,
     ) -> Iterator[tuple[list[Any], Any, str | None]]:
-        """:meth:`ask`, saving the conversation as it happens (one is started if none is open).
+        """:meth:`ask` within the chosen scope, saving the conversation as it happens.
+
+        A conversation is started if none is open; the scope is saved with it.
+        A scope naming a note or heading the store lacks gets an error as the
+        answer, and nothing is saved.
 
         Yields:
             The chat, the question box and the open conversation's id.
         """
         owner = request_owner(request)
         question = (question or "").strip()
+        if sources or heading:  # checked against the notes as indexed, after a first ingest
+            self.services.start_initial_ingest()
+            self.services.wait_initial_ingest()
+        try:
+            scope = self.services.resolve_scope(sources or [], heading or "")
+        except ScopeError as exc:
+            error = {"role": "assistant", "content": f"⚠️ 范围无效 Invalid scope: {exc}"}
+            yield [*(history or []), {"role": "user", "content": question}, error], "", None
+            return
         if question and self._conversation(conversation_id, owner) is None:
             conversation_id = self.services.new_conversation(owner, question)
+        if question and conversation_id:
+            self.services.save_conversation_scope(conversation_id, owner, scope.as_dict())
         messages: list[Any] = list(history or [])
-        for messages, box in self.ask(question, history):
+        for messages, box in self.ask(question, history, scope):
             yield messages, box, conversation_id
         if question and conversation_id:
             self.save(conversation_id, owner, messages)
@@ -396,8 +446,15 @@ class WebHandlers:
         return self.services.conversation(conversation_id, owner) if conversation_id else None
 
     def save(self, conversation_id: str, owner: str, messages: list[Any]) -> None:
-        """Save the chat as the owner's conversation; a failure is logged, not shown."""
+        """Save the chat as the owner's conversation; a failure is logged, not shown.
+
+        A chat that shows only the last turns (:func:`visible_tail`) is saved
+        with the earlier ones it left out.
+        """
         try:
+            if hidden_count(messages):
+                found = self._conversation(conversation_id, owner)
+                messages = with_hidden(messages, found[1] if found else [])
             turns = len(history_pairs(messages))
             self.services.save_conversation(conversation_id, owner, messages, turns)
         except Exception:
@@ -421,7 +478,8 @@ class WebHandlers:
         if found is None:
             return [], self.conversation_list(owner), None, ""
         title, messages = found
-        return messages, self.conversation_list(owner, "", saved_id), saved_id, title
+        shown = visible_tail(messages, OPEN_TURNS)
+        return shown, self.conversation_list(owner, "", saved_id), saved_id, title
 
     def open_conversation(
         self, conversation_id: str | None, request: gr.Request
@@ -431,7 +489,19 @@ class WebHandlers:
         if found is None:
             return [], None, ""
         title, messages = found
-        return messages, conversation_id, title
+        return visible_tail(messages, OPEN_TURNS), conversation_id, title
+
+    def show_all(self, conversation_id: str | None, history: list[Any], request: gr.Request) -> Any:
+        """Every turn of the open conversation, the earlier ones too."""
+        if not hidden_count(history or []):
+            return gr.update()
+        found = self._conversation(conversation_id, request_owner(request))
+        return with_hidden(history, found[1]) if found else gr.update()
+
+    @staticmethod
+    def earlier_button(history: list[Any] | None) -> Any:
+        """The "show all" button, shown while earlier turns are left out of the chat."""
+        return gr.update(visible=bool(hidden_count(history or [])))
 
     def new_conversation(self, query: str, request: gr.Request) -> tuple[list[Any], Any, None, str]:
         """An empty chat; the next question starts a new saved conversation."""
@@ -511,6 +581,181 @@ class WebHandlers:
             else gr.update(value=None, visible=False)
         )
         return gr.update(visible=True), viewer_header(ctx), image, viewer_body(ctx), download
+
+    # -- scope -------------------------------------------------------------
+
+    def _outline(self) -> dict[str, tuple[str, list[str]]]:
+        try:
+            return self.services.notes_outline()
+        except Exception:
+            logger.exception("cannot read the notes' headings")
+            return {}
+
+    def scope_view(self, sources: list[str] | None, heading: str | None) -> tuple[Any, ...]:
+        """The selector for a scope: notes, headings (of the chosen notes), note line, clear."""
+        outline = self._outline()
+        sources = list(sources or [])
+        notes = [
+            (source if title == source else f"{short_title(title)} ({source})", source)
+            for source, (title, _) in outline.items()
+        ]
+        within = [s for s in sources if s in outline] or list(outline)
+        headings = list(dict.fromkeys(h for s in within for h in outline[s][1]))
+        note = scope_note(sources, heading or "", {s: t for s, (t, _) in outline.items()})
+        return (
+            gr.update(choices=notes, value=sources),
+            gr.update(choices=headings, value=heading or None),
+            gr.update(value=note, visible=bool(note)),
+            gr.update(visible=bool(note)),
+        )
+
+    def scope_changed(
+        self,
+        sources: list[str] | None,
+        heading: str | None,
+        conversation_id: str | None,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        """A new choice in the selector: save it with the open conversation, show it.
+
+        A heading that the newly chosen notes lack is dropped.
+        """
+        outline = self._outline()
+        sources = list(sources or [])
+        within = [s for s in sources if s in outline] or list(outline)
+        if heading and not any(heading in outline[s][1] for s in within):
+            heading = None
+        owner = request_owner(request)
+        if self._conversation(conversation_id, owner) is not None and conversation_id:
+            scope = Scope(tuple(sources), heading or "").as_dict()
+            self.services.save_conversation_scope(conversation_id, owner, scope)
+        return self.scope_view(sources, heading)
+
+    def clear_scope(self, conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """Search every note again (in the open conversation too)."""
+        return self.scope_changed([], None, conversation_id, request)
+
+    def scope_for(self, conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The selector for the open conversation's saved scope (none open: every note)."""
+        self.services.start_initial_ingest()
+        self.services.wait_initial_ingest()
+        saved = (
+            self.services.conversation_scope(conversation_id, request_owner(request))
+            if conversation_id
+            else None
+        )
+        try:
+            scope = Scope.from_dict(saved)
+        except ScopeError:
+            scope = Scope()
+        return self.scope_view(list(scope.sources), scope.heading)
+
+    # -- feedback ----------------------------------------------------------
+
+    def rate(
+        self,
+        messages: list[Any],
+        index: int,
+        rating: str,
+        owner: str,
+        *,
+        scope: dict[str, Any] | None = None,
+        conversation_id: str = "",
+        reason: str = "",
+        expected: str = "",
+    ) -> int:
+        """Store a rating of the answer at ``index`` with its question and passages.
+
+        Raises:
+            ValueError: ``index`` is not an answer, or ``rating`` is not up/down.
+        """
+        if rating not in ("up", "down"):
+            raise ValueError(
+                f"评价只能是 up 或 down。 A rating is 'up' or 'down' (got {rating!r})."
+            )
+        turn = rated_turn(messages, index)
+        if turn is None:
+            raise ValueError("这条消息不是回答，无法评价。 That message is not an answer.")
+        question, answer, block = turn
+        feedback_id = self.services.rate(
+            owner,
+            "up" if rating == "up" else "down",
+            question,
+            answer,
+            sources_passages(block),
+            scope=scope,
+            conversation_id=conversation_id,
+        )
+        if reason.strip() or expected.strip():
+            self.services.explain_rating(feedback_id, owner, reason, expected)
+        return feedback_id
+
+    def like(
+        self,
+        messages: list[Any] | None,
+        sources: list[str] | None,
+        heading: str | None,
+        conversation_id: str | None,
+        evt: gr.LikeData,
+        request: gr.Request,
+    ) -> tuple[int | None, Any, str, str]:
+        """👍/👎 on an answer: stored at once; a 👎 opens the form for a reason.
+
+        Returns:
+            The rating's id, the form (shown for a 👎), and empty form fields.
+        """
+        hidden = gr.update(visible=False)
+        if evt.liked not in (True, False):  # the rating was taken back
+            return None, hidden, "", ""
+        index = evt.index if isinstance(evt.index, int) else int(evt.index[0])
+        rating = "up" if evt.liked else "down"
+        try:
+            feedback_id = self.rate(
+                list(messages or []),
+                index,
+                rating,
+                request_owner(request),
+                scope=Scope(tuple(sources or []), heading or "").as_dict(),
+                conversation_id=conversation_id or "",
+            )
+        except ValueError as exc:
+            gr.Warning(str(exc))
+            return None, hidden, "", ""
+        if rating == "up":
+            gr.Info("👍 已记录，谢谢！ Saved, thank you.")
+            return feedback_id, hidden, "", ""
+        return feedback_id, gr.update(visible=True), "", ""
+
+    def explain(
+        self, feedback_id: int | None, reason: str, expected: str, request: gr.Request
+    ) -> tuple[Any, str, str]:
+        """The 👎 form sent: add its reason and expected answer to the rating."""
+        if feedback_id is not None and (reason.strip() or expected.strip()):
+            self.services.explain_rating(feedback_id, request_owner(request), reason, expected)
+            gr.Info("👎 已记录原因，谢谢！ Saved with your reason, thank you.")
+        return gr.update(visible=False), "", ""
+
+    def rate_api(
+        self,
+        messages: list[Any],
+        index: int,
+        rating: str,
+        reason: str = "",
+        expected: str = "",
+        sources: list[str] | None = None,
+        heading: str = "",
+        request: gr.Request | None = None,
+    ) -> int:
+        """``/rate``: rate the answer at ``index`` of a chat (``up`` or ``down``); its id."""
+        return self.rate(
+            messages,
+            index,
+            rating,
+            request_owner(request),
+            scope=Scope(tuple(sources or []), heading).as_dict(),
+            reason=reason,
+            expected=expected,
+        )
 
     # -- knowledge base ----------------------------------------------------
 
@@ -708,6 +953,12 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
 
         with gr.Row(equal_height=False, elem_id="nqa-main"):
             with gr.Column(scale=11, min_width=320):
+                show_all = gr.Button(
+                    "⬆️ 显示更早的对话 Show earlier turns",
+                    size="sm",
+                    visible=False,
+                    elem_id="nqa-show-all",
+                )
                 chatbot = gr.Chatbot(
                     label="对话 Chat",
                     show_label=False,  # a floating label covered the first line of text
@@ -715,13 +966,47 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                     height="64vh",
                     min_height=420,
                     buttons=["copy"],
-                    feedback_options=None,
+                    feedback_options=("Like", "Dislike"),
                     latex_delimiters=LATEX_DELIMITERS,
                     placeholder=(
                         "**问我关于笔记的任何问题** · Ask anything about your notes\n\n"
                         "下面的例子来自你的笔记标题 · The examples come from your notes' headings"
                     ),
                 )
+                # Under the chat, next to the answer that was rated.
+                feedback_id = gr.State(None)
+                with gr.Group(visible=False, elem_id="nqa-feedback") as feedback_form:
+                    gr.Markdown(
+                        "**👎 哪里不对？ What was wrong?** 已记录评价；下面两项都可以不填。"
+                        " Your rating is saved; both fields are optional."
+                    )
+                    feedback_reason = gr.Textbox(
+                        label="原因 Reason",
+                        placeholder="例如：引用了不相关的笔记 e.g. it cited an unrelated note",
+                        max_lines=3,
+                        elem_id="nqa-feedback-reason",
+                    )
+                    feedback_expected = gr.Textbox(
+                        label="正确答案 Expected answer",
+                        lines=2,
+                        max_lines=6,
+                        elem_id="nqa-feedback-expected",
+                    )
+                    with gr.Row():
+                        feedback_send = gr.Button(
+                            "提交 Send", variant="primary", size="sm", elem_id="nqa-feedback-send"
+                        )
+                        feedback_skip = gr.Button("跳过 Skip", size="sm")
+                with gr.Row(equal_height=True, elem_id="nqa-scope-bar"):
+                    scope_line = gr.Markdown("", visible=False, elem_id="nqa-scope-note")
+                    scope_clear = gr.Button(
+                        "✖ 清除范围 Clear scope",
+                        size="sm",
+                        visible=False,
+                        scale=0,
+                        min_width=130,
+                        elem_id="nqa-scope-clear",
+                    )
                 with gr.Row(equal_height=True, elem_id="nqa-ask-row"):
                     question = gr.Textbox(
                         placeholder="输入问题，按 Enter 发送 · Ask about your notes",
@@ -734,6 +1019,33 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
                     )
                     send = gr.Button("发送 Send", variant="primary", scale=1, min_width=90)
                     stop = gr.Button("停止 Stop", variant="secondary", scale=1, min_width=90)
+                with (
+                    gr.Accordion(
+                        "🎯 查找范围 Scope：只问某些笔记或标题 Ask only some notes",
+                        open=False,
+                        elem_id="nqa-scope",
+                    ),
+                    gr.Row(elem_id="nqa-scope-row"),
+                ):
+                    scope_sources = gr.Dropdown(
+                        label="只在这些笔记中查找 Only these notes",
+                        choices=[],
+                        value=[],
+                        multiselect=True,
+                        allow_custom_value=True,  # checked by the facade, with a clear error
+                        scale=3,
+                        min_width=220,
+                        elem_id="nqa-scope-sources",
+                    )
+                    scope_heading = gr.Dropdown(
+                        label="标题及其下全部内容 A heading and all under it",
+                        choices=[],
+                        value=None,
+                        allow_custom_value=True,
+                        scale=2,
+                        min_width=220,
+                        elem_id="nqa-scope-heading",
+                    )
 
             with gr.Column(scale=9, min_width=300):
                 with gr.Group():
@@ -799,10 +1111,12 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
         kb_outs = [files_table, selected, status]
         ingest_opts: dict[str, Any] = {"concurrency_id": "ingest", "concurrency_limit": 1}
 
+        ask_inputs = [question, chatbot, conversation, scope_sources, scope_heading]
+        scope_outs = [scope_sources, scope_heading, scope_line, scope_clear]
         ask_event = gr.on(
             triggers=[question.submit, send.click],
             fn=h.ask_saved,
-            inputs=[question, chatbot, conversation],
+            inputs=ask_inputs,
             outputs=[chatbot, question, conversation],
             api_name="ask",
             show_progress="minimal",
@@ -817,19 +1131,53 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
         )
         stop.click(None, cancels=[ask_event], **private)
         conversation.change(lambda c: c, conversation, saved_conversation, **private)
+        scoped: dict[str, Any] = {**private, "concurrency_limit": None}
         demo.load(
             h.restore,
             saved_conversation,
             [chatbot, chat_list, conversation, chat_title],
             **private,
+        ).then(h.scope_for, conversation, scope_outs, **scoped).then(
+            h.earlier_button, chatbot, show_all, **private
         )
         chat_list.input(
-            h.open_conversation, chat_list, [chatbot, conversation, chat_title], **private
+            h.open_conversation,
+            chat_list,
+            [chatbot, conversation, chat_title],
+            queue=False,
+            **private,
+        ).then(h.scope_for, conversation, scope_outs, **scoped).then(
+            h.earlier_button, chatbot, show_all, **private
         )
         new_chat_outputs = [chatbot, chat_list, conversation, chat_title]
-        new_chat.click(h.new_conversation, chat_search, new_chat_outputs, **private)
+        new_chat.click(h.new_conversation, chat_search, new_chat_outputs, **private).then(
+            h.scope_for, conversation, scope_outs, **scoped
+        ).then(h.earlier_button, chatbot, show_all, **private)
         # The chat's own clear button starts a new conversation; the old one stays saved.
-        chatbot.clear(h.new_conversation, chat_search, new_chat_outputs, **private)
+        chatbot.clear(h.new_conversation, chat_search, new_chat_outputs, **private).then(
+            h.scope_for, conversation, scope_outs, **scoped
+        ).then(h.earlier_button, chatbot, show_all, **private)
+        show_all.click(h.show_all, [conversation, chatbot], chatbot, **private).then(
+            h.earlier_button, chatbot, show_all, **private
+        )
+        scope_in = [scope_sources, scope_heading, conversation]
+        scope_sources.input(h.scope_changed, scope_in, scope_outs, **private)
+        scope_heading.input(h.scope_changed, scope_in, scope_outs, **private)
+        scope_clear.click(h.clear_scope, conversation, scope_outs, **private)
+        feedback_fields = [feedback_form, feedback_reason, feedback_expected]
+        chatbot.like(
+            h.like,
+            [chatbot, scope_sources, scope_heading, conversation],
+            [feedback_id, *feedback_fields],
+            **private,
+        )
+        feedback_send.click(
+            h.explain, [feedback_id, feedback_reason, feedback_expected], feedback_fields, **private
+        )
+        feedback_skip.click(
+            lambda: (gr.update(visible=False), "", ""), None, feedback_fields, **private
+        )
+        gr.api(h.rate_api, api_name="rate")  # type: ignore[attr-defined]
         rename_chat.click(
             h.rename_conversation, [conversation, chat_title, chat_search], chat_list, **private
         )
@@ -839,6 +1187,8 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             new_chat_outputs,
             js=_DELETE_CHAT_JS,
             **private,
+        ).then(h.scope_for, conversation, scope_outs, **scoped).then(
+            h.earlier_button, chatbot, show_all, **private
         )
         chat_search.change(
             h.search_conversations, [chat_search, conversation], chat_list, **private
@@ -851,7 +1201,7 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             api_name="upload",
             show_progress_on=files_in,
             **ingest_opts,
-        )
+        ).then(h.scope_view, [scope_sources, scope_heading], scope_outs, **private)
         refresh_btn.click(h.list_files, selected, kb_outs, api_name="list_files")
         delete_btn.click(
             h.delete_file,
@@ -883,7 +1233,7 @@ def build_app(settings: Settings, services: NotesQA | None = None) -> NotesQABlo
             h.pick_example, None, question, api_visibility="private", queue=False
         ).then(
             h.ask_saved,
-            [question, chatbot, conversation],
+            ask_inputs,
             [chatbot, question, conversation],
             api_visibility="private",
             show_progress="minimal",

@@ -504,3 +504,156 @@ def viewer_body(ctx: PassageContext) -> str:
             text += "…"
         out.append(f'<div class="nqa-viewer-text">{text}</div>')
     return f'<div class="nqa-viewer-body">{"".join(out)}</div>'
+
+
+class _SourcesPassages(HTMLParser):
+    """The passages of a sources block: their location, file and full text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passages: list[dict[str, Any]] = []
+        self._field: str | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        cls = dict(attrs).get("class") or ""
+        if "nqa-source" in cls.split():
+            self.passages.append({"source": "", "location": "", "text": ""})
+        elif self.passages and cls in ("nqa-where", "nqa-file", "nqa-passage"):
+            self._field, self._depth = cls, 0
+        elif tag == "br" and self._field == "nqa-passage":
+            self.passages[-1]["text"] += "\n"
+        if self._field and tag != "br":
+            self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._field:
+            self._depth -= 1
+            if self._depth <= 0:
+                self._field = None
+
+    def handle_data(self, data: str) -> None:
+        if not self._field or not self.passages:
+            return
+        key = {"nqa-where": "location", "nqa-file": "source", "nqa-passage": "text"}[self._field]
+        self.passages[-1][key] += data
+
+
+def sources_passages(block: str) -> list[dict[str, Any]]:
+    """The passages a sources block (:func:`sources_html`) showed: source, location, text."""
+    parser = _SourcesPassages()
+    parser.feed(block)
+    parser.close()
+    out = []
+    for passage in parser.passages:
+        location = passage["location"].strip()
+        source = passage["source"].strip().removeprefix("(").removesuffix(")").strip()
+        out.append(
+            {
+                # Without a title the location starts with the file itself.
+                "source": source or location.split(" · ")[0],
+                "location": location,
+                "text": passage["text"].strip(),
+            }
+        )
+    return out
+
+
+def rated_turn(messages: Sequence[Any], index: int) -> tuple[str, str, str] | None:
+    """The turn that a like of message ``index`` rates: question, answer, sources block.
+
+    Gradio reports the first message of a bubble; the answer and its sources
+    block share one, so either index finds the turn.
+
+    Returns:
+        The question, the answer text and the sources block ("" if none), or
+        None when ``index`` is not an answer to a question.
+    """
+    if not 0 <= index < len(messages) or message_role(messages[index]) != "assistant":
+        return None
+    start = index
+    while start >= 0 and message_role(messages[start]) != "user":
+        start -= 1
+    if start < 0:
+        return None
+    answer = block = ""
+    for message in messages[start + 1 :]:
+        if message_role(message) == "user":
+            break
+        text = message_text(message)
+        if text.startswith(SOURCES_MARK):
+            block = block or text
+        elif not answer:
+            answer = text
+    return message_text(messages[start]), answer, block
+
+
+def scope_note(sources: Sequence[str], heading: str, titles: dict[str, str]) -> str:
+    """The line that says where questions search ("" for every note).
+
+    Args:
+        sources: The chosen notes (source ids).
+        heading: The chosen heading ("" for none).
+        titles: Display titles by source id.
+    """
+    if not sources and not heading:
+        return ""
+    for title in (titles.get(s, s) for s in sources):  # the note is named already
+        if heading.startswith(title + " > "):
+            heading = heading[len(title) + 3 :]
+    heading = heading.replace(" > ", " › ")
+    names = "、".join(f"《{short_title(titles.get(s, s))}》" for s in sources)
+    names_en = ", ".join(short_title(titles.get(s, s)) for s in sources)
+    where = names + (f" › {heading}" if heading else "") if names else heading
+    where_en = names_en + (f" › {heading}" if heading else "") if names_en else heading
+    return f"🎯 只在 {where} 中查找 · Searching only {where_en}"
+
+
+def short_title(title: str, limit: int = 24) -> str:
+    """A note's title cut to ``limit`` characters (a first line can be a whole sentence)."""
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+#: The first message of a reopened long conversation whose earlier turns stay saved, not shown.
+EARLIER_MARK = '<div class="nqa-earlier"'
+_EARLIER_RE = re.compile(r'^<div class="nqa-earlier" data-hidden="(\d+)">')
+
+
+def earlier_note(hidden: int, turns: int) -> str:
+    """The message standing for ``hidden`` messages (``turns`` turns) not shown."""
+    return (
+        f'{EARLIER_MARK} data-hidden="{hidden}">⬆️ 前面还有 {turns} 轮对话，已保存，'
+        f"点“显示全部”查看。 {turns} earlier turns are saved: “Show all” shows them.</div>"
+    )
+
+
+def visible_tail(messages: Sequence[Any], max_turns: int) -> list[Any]:
+    """A conversation as a reopened page shows it: its last ``max_turns`` turns.
+
+    The earlier ones are replaced by one :func:`earlier_note` message, which
+    :func:`with_hidden` expands again before the chat is saved.
+    """
+    starts = [i for i, m in enumerate(messages) if message_role(m) == "user"]
+    if len(starts) <= max_turns:
+        return list(messages)
+    cut = starts[-max_turns]
+    hidden_turns = len(starts) - max_turns
+    note = {"role": "assistant", "content": earlier_note(cut, hidden_turns)}
+    return [note, *messages[cut:]]
+
+
+def hidden_count(messages: Sequence[Any]) -> int:
+    """How many saved messages the chat's :func:`earlier_note` stands for (0: none)."""
+    if not messages:
+        return 0
+    match = _EARLIER_RE.match(message_text(messages[0]))
+    return int(match.group(1)) if match else 0
+
+
+def with_hidden(messages: Sequence[Any], saved: Sequence[Any]) -> list[Any]:
+    """The whole conversation: the saved messages a shown chat left out, then the chat."""
+    hidden = hidden_count(messages)
+    if not hidden:
+        return list(messages)
+    return [*saved[:hidden], *messages[1:]]

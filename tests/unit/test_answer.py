@@ -156,9 +156,9 @@ def spy_searches(monkeypatch) -> list[str]:
     searched: list[str] = []
     original = HybridRetriever.search
 
-    def search(self, query, k=None):
+    def search(self, query, k=None, scope=None):
         searched.append(query)
-        return original(self, query, k)
+        return original(self, query, k, scope)
 
     monkeypatch.setattr(HybridRetriever, "search", search)
     return searched

@@ -58,3 +58,29 @@ def test_a_conversation_exports_to_markdown_with_its_passages():
         "# 注意力\n\n## 问 Q: 什么是注意力机制？\n\n注意力机制让模型关注相关部分[1]。\n\n"
         "📚 来源 Sources · 1\n\n[1] a.md\n\n> 注意力机制让模型关注。\n"
     )
+
+
+def _turns(n: int) -> list[dict]:
+    chat = []
+    for i in range(1, n + 1):
+        chat += [
+            {"role": "user", "content": f"Q{i}"},
+            {"role": "assistant", "content": f"A{i}"},
+            {"role": "assistant", "content": sources_html([])},
+        ]
+    return chat
+
+
+def test_a_long_conversation_shows_its_last_turns_and_is_saved_whole():
+    from rag.web.render import hidden_count, history_pairs, visible_tail, with_hidden
+
+    saved = _turns(30)
+    shown = visible_tail(saved, 10)
+    assert len(shown) == 1 + 30 and shown[1:] == saved[-30:]
+    assert hidden_count(shown) == 60
+    assert "20 earlier turns are saved" in shown[0]["content"]
+    assert [q for q, _ in history_pairs(shown)] == [f"Q{i}" for i in range(21, 31)]
+    asked = [*shown, {"role": "user", "content": "Q31"}, {"role": "assistant", "content": "A31"}]
+    assert with_hidden(asked, saved) == [*saved, *asked[-2:]]
+    assert visible_tail(saved, 30) == saved and hidden_count(saved) == 0
+    assert with_hidden(saved, []) == saved
