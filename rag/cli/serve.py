@@ -8,6 +8,7 @@ ingested in the background right away; the page shows the progress.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from rag.cli.common import setup_logging
@@ -15,6 +16,7 @@ from rag.config import get_settings
 from rag.services import NotesQA
 from rag.web.app import build_app
 from rag.web.security import resolve_auth
+from rag.web.upload_cache import empty as empty_upload_cache
 
 logger = logging.getLogger("notes-qa")
 
@@ -35,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         auth = resolve_auth(host, settings.app_auth)
     except ValueError as exc:
         sys.exit(f"error: {exc}")
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        # The app's own upload cache, emptied at every start (see rag.web.upload_cache).
+        cache = settings.vectorstore_dir / "upload-cache"
+        empty_upload_cache(cache)
+        os.environ["GRADIO_TEMP_DIR"] = str(cache)
     services = NotesQA.from_settings(settings)
     demo = build_app(settings, services)
     services.start_initial_ingest()

@@ -142,9 +142,14 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
         path = path.expanduser()
         if path.is_dir():
             folders.append(path.resolve())
+            root = path.resolve()
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
                 if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    if not child.resolve().is_relative_to(root):
+                        # A link out of the folder would index (and show) any file on the machine.
+                        logger.warning("%s: a link to a file outside %s, not indexed", child, root)
+                        continue
                     files.append(child)
         else:
             files.append(path)

@@ -12,6 +12,7 @@ questions keep being answered.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -490,6 +491,17 @@ class NotesQA:
         outcome.status = "failed"
         outcome.error = f"{outcome.error}（未保存 not kept）"
         logger.info("upload %s removed again: %s", upload.path.name, outcome.error)
+
+    def file_digest(self, source: str) -> tuple[str, int] | None:
+        """SHA-256 and size of a note's file in the data dir (None: not there)."""
+        path = self.settings.data_dir / source
+        if Path(source).is_absolute() or not path.is_file():
+            return None
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest(), path.stat().st_size
 
     def set_aside(self) -> list[SetAside]:
         """Files of the data dir that could not be ingested, with the reason."""

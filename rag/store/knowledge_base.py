@@ -43,8 +43,8 @@ from rag.store.chroma import (
 )
 from rag.store.conversations import CONVERSATIONS_FILE, ConversationStore
 from rag.store.embedding_cache import EmbeddingCache
-from rag.store.health import guard_open, probe
 from rag.store.feedback import FEEDBACK_FILE, FeedbackStore
+from rag.store.health import guard_open, probe
 from rag.store.lexical import LexicalIndex
 from rag.store.records import RECORDS_FILE, SQLiteRecordManager, records_readable
 from rag.text.sentences import split_sentences

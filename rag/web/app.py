@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import gradio as gr
+from gradio.utils import get_upload_folder as gradio_upload_folder
 from starlette.middleware import Middleware
 
 from rag.config import apply_offline_env
@@ -85,6 +86,7 @@ from rag.web.render import (
     writing_note,
 )
 from rag.web.scripts import APP_HEAD, SCROLL_TO_PASSAGE_JS
+from rag.web.upload_cache import forget_uploads, purge_copies
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -784,6 +786,7 @@ class WebHandlers:
             progress(snapshot.fraction, desc=progress_text(snapshot))
 
         outcomes = self.services.upload([(p, p.name) for p in paths], on_progress)
+        forget_uploads(paths, Path(gradio_upload_folder()))  # saved in the data dir, or refused
         added = next((o.source for o in outcomes if o.status != "failed"), None)
         return (outcomes_markdown(outcomes), *self.kb_outputs(added), None)
 
@@ -809,10 +812,13 @@ class WebHandlers:
         if error or not source:
             return (error or "", *self.kb_outputs(source))
         try:
+            digest = self.services.file_digest(source)
             result = self.services.remove(source)
         except Exception as exc:
             logger.exception("deleting %s failed", source)
             return (f"❌ 删除失败 Delete failed `{source}`: {exc}", *self.kb_outputs(source))
+        if digest is not None:  # no copy of it may stay downloadable
+            purge_copies(*digest, Path(gradio_upload_folder()))
         message = file_result_markdown("删除", source, result.status, result.deleted, result.error)
         return (message, *self.kb_outputs())
 

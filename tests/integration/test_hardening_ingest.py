@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import shutil
 
@@ -79,3 +80,18 @@ def test_a_note_that_cannot_be_ingested_is_listed_and_can_be_deleted(running: Ru
     assert "corrupt.pdf" in message and "❌" not in message
     assert not (data_dir / "corrupt.pdf").exists()
     assert running.services.set_aside() == []
+
+
+def test_links_out_of_the_data_dir_are_not_followed(tmp_path):
+    root = make_root(tmp_path, ["headings.md"])
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("服务器上的秘密文件，不应被索引。这是第二句话。", encoding="utf-8")
+    (root / "data" / "link.txt").symlink_to(secret)
+    (root / "data" / "inside.md").symlink_to(root / "data" / "headings.md")
+    proc = run("rag.ingest", "-q", root=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "link.txt: a link to a file outside" in proc.stderr
+    listed = run("rag.ask", "秘密文件", "--no-llm", "--json", root=root)
+    sources = {s["source"] for s in json.loads(listed.stdout)["sources"]}
+    assert sources == {"headings.md"}

@@ -88,3 +88,68 @@ def test_a_huge_question_is_refused_at_once_and_does_not_delay_the_next(tmp_path
     finally:
         app.close()
         app.services.kb.record_manager.close()
+
+
+def _cached_copies(content: bytes) -> list[Path]:
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder())
+    return [p for p in root.rglob("*") if p.is_file() and p.read_bytes() == content]
+
+
+def test_uploads_leave_no_copy_in_gradio_cache(running, tmp_path):
+    from gradio_client import handle_file
+
+    note = tmp_path / "cached-note.md"
+    content = f"# 缓存测试 {time.time()}\n\n上传之后缓存里不应留下副本。\n".encode()
+    note.write_bytes(content)
+    running.client.predict(api_name="/status")
+    result, *_ = running.client.predict([handle_file(str(note))], api_name="/upload")
+    assert "新增 added" in result
+    assert _cached_copies(content) == []
+    message, *_ = running.client.predict("cached-note.md", api_name="/delete_file")
+    assert "cached-note.md" in message
+    assert _cached_copies(content) == []
+
+
+def test_the_app_empties_its_upload_cache_when_it_starts(tmp_path):
+    import subprocess
+    import sys
+
+    from gradio_client import Client
+
+    from tests.helpers import clean_env
+
+    stale = tmp_path / "store" / "upload-cache" / "0123abcd" / "deleted-note.md"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("a deleted note", encoding="utf-8")
+    port = free_port()
+    settings = app_settings(tmp_path)
+    env = clean_env(
+        DATA_DIR=str(settings.data_dir),
+        VECTORSTORE_DIR=str(settings.vectorstore_dir),
+        EMBEDDING_BACKEND="fake",
+        LLM_PROVIDER="fake",
+        GRADIO_SERVER_PORT=str(port),
+    )
+    env.pop("GRADIO_TEMP_DIR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli.main", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                Client(f"http://127.0.0.1:{port}", verbose=False).predict(api_name="/status")
+                break
+            except Exception:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.5)
+        assert not stale.exists()
+        assert (tmp_path / "store" / "upload-cache").is_dir()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
