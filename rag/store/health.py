@@ -91,7 +91,8 @@ def check_collection(collection: Collection, cache_path: Path | None, model_id: 
     missing = [i for i, v in enumerate(vectors) if v is None]
     if missing:
         stored = collection.get(ids=[ids[i] for i in missing], include=["embeddings"])
-        by_id = dict(zip(stored["ids"], stored["embeddings"] or [], strict=False))
+        read = stored["embeddings"]
+        by_id = dict(zip(stored["ids"], [] if read is None else list(read), strict=False))
         for i in missing:
             vectors[i] = by_id.get(ids[i])
     pairs = [(i, v) for i, v in zip(ids, vectors, strict=True) if v is not None]
