@@ -40,6 +40,9 @@ def _damage(root: Path, how: str) -> None:
     if how == "truncated index":
         index = _segment(root) / "data_level0.bin"
         index.write_bytes(index.read_bytes()[: index.stat().st_size // 3])
+    elif how == "random data_level0.bin":  # Chroma segfaults on it
+        index = _segment(root) / "data_level0.bin"
+        index.write_bytes(os.urandom(index.stat().st_size))
     elif how == "random index":
         for path in _segment(root).iterdir():
             path.write_bytes(os.urandom(max(path.stat().st_size, 64)))
@@ -51,7 +54,14 @@ def _damage(root: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "how", ["truncated index", "random index", "half chroma.sqlite3", "random records"]
+    "how",
+    [
+        "truncated index",
+        "random data_level0.bin",
+        "random index",
+        "half chroma.sqlite3",
+        "random records",
+    ],
 )
 def test_damage_is_reported_and_repaired_without_a_crash(tmp_path, how):
     root = _store(tmp_path)
