@@ -59,6 +59,9 @@ APP_HEAD = """
       return;
     }
     const button = target.closest("#nqa-chat .message-buttons button");
+    // Only the copy button: the 👍/👎 buttons beside it must reach Gradio.
+    const label = button ? (button.getAttribute("aria-label") || button.title || "") : "";
+    if (/like|赞|踩|喜欢/i.test(label)) return;
     const row = button && messageRow(button.closest(".message-buttons"));
     if (!row || !row.querySelector(".nqa-sources")) return;
     const copy = row.querySelector(".nqa-copy");

@@ -149,7 +149,7 @@ def test_uncited_sources_are_folded_and_copy_gives_text_with_citations(
     assert sources.locator(".nqa-other").get_attribute("open") is None
     assert sources.locator(":scope > .nqa-source").count() == 1  # only [1] is cited
     answer.hover()
-    page.locator("#nqa-chat .message-buttons button").last.click()
+    page.locator("#nqa-chat .message-buttons button[aria-label='Copy message']").last.click()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "<div" not in copied and "<a" not in copied
     assert copied == ANSWER + "\n\n[1] 缩放点积注意力 · 为什么要缩放 (scaling.md)"
