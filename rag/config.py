@@ -208,6 +208,16 @@ def apply_offline_env() -> None:
         os.environ.setdefault(key, value)
 
 
+def child_env() -> dict[str, str]:
+    """This process's environment for a child ``python -m rag.…``, with this package importable.
+
+    The child imports the same ``rag`` as the parent, also from a source tree
+    that is not the installed one.
+    """
+    paths = [str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
 def get_settings(**overrides: Any) -> Settings:
     """Read settings from the environment and ``.env``.
 

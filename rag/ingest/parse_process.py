@@ -13,15 +13,12 @@ object, ``{"pages": [...], "engine": ...}`` or ``{"error": ...}``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from rag.config import child_env
 from rag.ingest.loaders import LoaderError, ParseLimits, extract_pdf_text
-
-#: The folder holding the ``rag`` package, for the child's import path.
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def _limit(memory_mb: int) -> None:
@@ -45,17 +42,13 @@ def extract_in_process(path: Path, source: str, limits: ParseLimits) -> tuple[li
     Raises:
         LoaderError: The file cannot be read, or parsing it would cost more than the limits.
     """
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])),
-    }
     command = [sys.executable, "-m", "rag.ingest.parse_process", str(path), source]
     try:
         done = subprocess.run(
             command,
             capture_output=True,
             timeout=limits.seconds,
-            env=env,
+            env=child_env(),
             preexec_fn=lambda: _limit(limits.memory_mb),
             check=False,
         )

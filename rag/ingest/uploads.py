@@ -8,7 +8,6 @@ different file of the same name: it is saved under a numbered name instead.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import shutil
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.loaders import PDF_SUFFIXES, SUPPORTED_SUFFIXES
+from rag.models.files import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +83,6 @@ def check_content(path: Path, display: str) -> None:
         raise UploadError(f"{display}: binary content, not a text file")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_upload(src: Path, original_name: str, data_dir: Path, max_bytes: int) -> SavedUpload:
     """Validate an uploaded temp file and copy it into ``data_dir``.
 
@@ -125,7 +117,7 @@ def save_upload(src: Path, original_name: str, data_dir: Path, max_bytes: int) -
     target = data_dir / name
     note = ""
     if target.exists():
-        if _sha256(target) == _sha256(src):
+        if file_sha256(target) == file_sha256(src):
             return SavedUpload(original_name, target, "identical to the note already there", True)
         stem, number = target.stem, 2
         while (data_dir / f"{stem} ({number}){suffix}").exists():

@@ -12,7 +12,6 @@ questions keep being answered.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -35,6 +34,7 @@ from rag.ingest.pipeline import (
 )
 from rag.ingest.repair import repair
 from rag.ingest.uploads import SavedUpload, UploadError, save_upload
+from rag.models.files import file_sha256
 from rag.retrieval.hybrid import HybridRetriever
 from rag.services.feedback import export_lines
 from rag.services.progress import IngestProgress, InitialIngest, ProgressCallback, UploadOutcome
@@ -497,11 +497,7 @@ class NotesQA:
         path = self.settings.data_dir / source
         if Path(source).is_absolute() or not path.is_file():
             return None
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest(), path.stat().st_size
+        return file_sha256(path), path.stat().st_size
 
     def set_aside(self) -> list[SetAside]:
         """Files of the data dir that could not be ingested, with the reason."""

@@ -11,13 +11,14 @@ what was indexed.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rag.store.sqlite import connect
 
 CONVERSATIONS_FILE = "conversations.sqlite3"
 #: Longest title kept (characters).
@@ -39,11 +40,9 @@ class ConversationStore:
 
     def __init__(self, db_path: Path) -> None:
         """Open (and create) the database."""
-        db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = connect(db_path)
         self._conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS conversations (

@@ -9,12 +9,13 @@ in one SQLite file beside the store.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from rag.store.sqlite import connect
 
 
 def text_key(text: str) -> str:
@@ -36,9 +37,7 @@ class EmbeddingCache:
         self.path = path
         self.model_id = model_id
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = connect(path, relaxed_sync=True)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key TEXT NOT NULL, "
             "vector BLOB NOT NULL, PRIMARY KEY (model, key))"

@@ -10,12 +10,13 @@ file alone, like the conversations: it is what the student said.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from rag.store.sqlite import connect
 
 FEEDBACK_FILE = "feedback.sqlite3"
 Rating = Literal["up", "down"]
@@ -43,11 +44,9 @@ class FeedbackStore:
 
     def __init__(self, db_path: Path) -> None:
         """Open (and create) the database."""
-        db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = connect(db_path)
         self._conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS feedback (

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.config import child_env
 from rag.store.chroma import CHROMA_DIR, is_open_here
 from rag.store.embedding_cache import EmbeddingCache
 
@@ -41,7 +41,6 @@ SAMPLES = 64
 #: Neighbours asked for each sampled chunk (duplicate texts share a vector).
 NEIGHBOURS = 10
 MARKER = "vector_index.ok"
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @dataclass(frozen=True)
@@ -143,16 +142,12 @@ def probe(settings: Settings, model_id: str, timeout: float = 300.0) -> Health:
         "model_id": model_id,
         "cache": str(_cache_path(settings) or ""),
     }
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])),
-    }
     try:
         done = subprocess.run(
             [sys.executable, "-m", "rag.store.health", json.dumps(spec)],
             capture_output=True,
             timeout=timeout,
-            env=env,
+            env=child_env(),
             check=False,
         )
     except subprocess.TimeoutExpired:

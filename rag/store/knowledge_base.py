@@ -422,7 +422,9 @@ class KnowledgeBase:
         folders of the dropped collection are removed.
         """
         with self._lock:
-            if not self.settings.chroma_host and "client" not in self.__dict__:
+            if not (
+                self.settings.chroma_host or self.skip_health_check or "client" in self.__dict__
+            ):
                 health = probe(self.settings, self.embeddings.model_id)
                 if not health.readable:
                     self.set_aside_index(health.problem)

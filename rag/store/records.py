@@ -17,6 +17,8 @@ from pathlib import Path
 
 from langchain_core.indexing import RecordManager
 
+from rag.store.sqlite import connect
+
 #: The record database's file name inside ``VECTORSTORE_DIR``.
 RECORDS_FILE = "records.sqlite3"
 
@@ -67,12 +69,9 @@ class SQLiteRecordManager(RecordManager):
             db_path: SQLite file.
         """
         super().__init__(namespace)
-        db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = connect(db_path, relaxed_sync=True)
         self.create_schema()
 
     def close(self) -> None:
