@@ -38,6 +38,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 
+from rag.answer.answered import unanswered_parts
 from rag.answer.citations import CITATION_RE, attribute
 from rag.answer.excerpts import EXCERPT_PASSAGES, select_excerpts
 from rag.answer.guards import RepeatGuard, defuse
@@ -53,6 +54,7 @@ from rag.answer.prompts import (
 from rag.answer.quotes import check_quote
 from rag.answer.verify import verify_answer
 from rag.models.chat import build_llm, caches_prompt_prefix, count_tokens, supports_prefill
+from rag.retrieval.asked import asked_types, question_parts
 from rag.retrieval.support import Support, assess_support
 from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
 from rag.store.scope import Scope
@@ -103,6 +105,9 @@ class AnswerEvent:
     prefill: bool = False
     #: On ``done``: sentences dropped because a figure in them is in no passage they cite.
     dropped: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: On ``done``: parts of the question whose value the written answer did not give
+    #: from where the passages give it (:mod:`rag.answer.answered`).
+    unanswered: tuple[str, ...] = ()
 
 
 @dataclass
@@ -125,17 +130,21 @@ def format_passages(docs: Sequence[Document]) -> str:
     """
     blocks = []
     for position, doc in enumerate(docs, start=1):
-        meta = doc.metadata
-        number = meta.get("rank") or position
-        where = []
-        if meta.get("page"):
-            where.append(f"第{meta['page']}页")
-        if meta.get("heading"):
-            where.append(str(meta["heading"]))
-        label = f"[{number}] ({' · '.join(where)})" if where else f"[{number}]"
         text = " ".join(defuse(doc.page_content).split())
-        blocks.append(f"{label} {text}")
+        blocks.append(f"{passage_label(doc, position)} {text}")
     return "\n".join(blocks)
+
+
+def passage_label(doc: Document, position: int) -> str:
+    """A passage's label in the prompt: ``[n] (第2页 · heading)``, numbered by rank."""
+    meta = doc.metadata
+    number = meta.get("rank") or position
+    where = []
+    if meta.get("page"):
+        where.append(f"第{meta['page']}页")
+    if meta.get("heading"):
+        where.append(str(meta["heading"]))
+    return f"[{number}] ({' · '.join(where)})" if where else f"[{number}]"
 
 
 def citations(text: str, n_sources: int) -> list[int]:
@@ -299,9 +308,12 @@ class Answerer:
         vector = np.asarray(kb.embeddings.embed_query(search), dtype=np.float32)
         sentences = [split_sentences(doc.page_content) for doc in leading]
         scores = [(matrix @ vector).tolist() for matrix in matrices if matrix is not None]
-        excerpts = select_excerpts(
-            sentences, scores, self.passage_tokens, lambda text: count_tokens(self.llm, text)
-        )
+
+        def tokens(text: str) -> int:
+            return count_tokens(self.llm, text)
+
+        labels = [tokens(passage_label(doc, n)) + 2 for n, doc in enumerate(leading, start=1)]
+        excerpts = select_excerpts(sentences, scores, self.passage_tokens, tokens, labels)
         return [
             Document(page_content=excerpt, metadata=doc.metadata, id=doc.id)
             for doc, excerpt in zip(leading, excerpts, strict=True)
@@ -404,6 +416,7 @@ class Answerer:
         text = guard.kept.strip()
         refused = bool(_SELF_REFUSAL_RE.search(text)) and not citations(text, len(passages))
         dropped: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        unanswered: list[str] = []
         if not refused:
             texts = [doc.page_content for doc in passages]
             text = attribute(check_quote(text, texts, standalone), texts)
@@ -414,14 +427,25 @@ class Answerer:
                 refused, text = True, REFUSALS[language]
             else:
                 text = verified.text
-                if support.missing:
-                    text += "\n\n" + PARTIAL_NOTES[language].format(
-                        parts="；".join(support.missing)
-                    )
+                shown = {doc.id for doc in passages}
+                unanswered = unanswered_parts(
+                    text,
+                    [doc.page_content for doc in docs if doc.id in shown],
+                    standalone,
+                    self.retriever.kb.lexical_ready().doc_freq,
+                )
+                asked = [p for p in question_parts(standalone) if asked_types(p)]
+                if asked and len(unanswered) == len(asked):
+                    logger.info("refused %r: the answer gives no value asked", standalone)
+                    refused, text = True, REFUSALS[language]
+                else:
+                    missing = list(dict.fromkeys([*support.missing, *unanswered]))
+                    if missing:
+                        text += "\n\n" + PARTIAL_NOTES[language].format(parts="；".join(missing))
         yield AnswerEvent(
             "done", text=text, refused=refused, question=standalone,
             cited=[] if refused else citations(text, len(passages)), support=support,
-            dropped=dropped,
+            dropped=dropped, unanswered=tuple(unanswered),
         )  # fmt: skip
 
     def answer(

@@ -21,6 +21,8 @@ EXCERPT_PASSAGES = 5
 RANK_PENALTY = 0.01
 #: Prompt tokens a passage costs besides its text (its label).
 PASSAGE_OVERHEAD = 12
+#: Prompt tokens a passage's further sentence costs besides its text ("……" or a space).
+JOIN_OVERHEAD = 2
 GAP = "……"
 
 
@@ -39,6 +41,7 @@ def select_excerpts(
     scores: Sequence[Sequence[float]],
     budget: int,
     count_tokens: Callable[[str], int],
+    labels: Sequence[int] | None = None,
 ) -> list[str | None]:
     """Choose the best sentences of each passage that fit ``budget`` tokens together.
 
@@ -47,6 +50,9 @@ def select_excerpts(
         scores: Per passage, each sentence's cosine similarity to the question.
         budget: Prompt tokens for all excerpts (their labels included).
         count_tokens: The chat model's token counter.
+        labels: Per passage, the tokens of its label in the prompt (default:
+            :data:`PASSAGE_OVERHEAD` each); a further sentence of a passage costs
+            :data:`JOIN_OVERHEAD` more, for the gap mark or the join.
 
     Returns:
         Per passage, its excerpt, or None when none of its sentences was chosen.
@@ -59,8 +65,9 @@ def select_excerpts(
     chosen: dict[int, set[int]] = {}
     left = budget
     for candidate in sorted(candidates, key=lambda c: -c.score):
+        label = labels[candidate.passage] if labels is not None else PASSAGE_OVERHEAD
         cost = count_tokens(candidate.text) + (
-            PASSAGE_OVERHEAD if candidate.passage not in chosen else 0
+            label if candidate.passage not in chosen else JOIN_OVERHEAD
         )
         if cost > left:
             continue

@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from rag.text.sentences import split_sentences
-from rag.text.tokens import nouns
+from rag.text.tokens import nouns, tokenize
 
 AnswerType = Literal["number", "time", "who", "name"]
 
 #: Question cues, by the kind of value they ask for.
-_CUES: dict[AnswerType, re.Pattern[str]] = {
+CUES: dict[AnswerType, re.Pattern[str]] = {
     "number": re.compile(
         r"多少(?!种|些)|(?<!哪)几(个|层|倍|次|条|位|步|项|名|部|道|岁|天|亿|万|千|百)|多大|多长|多高|多重|"
         r"多久|百分之|准确率|得分|\bhow (many|much|long|large|big|fast)\b|"
@@ -34,7 +34,7 @@ _CUES: dict[AnswerType, re.Pattern[str]] = {
         re.I,
     ),
     "who": re.compile(
-        r"谁|哪家|哪个(公司|团队|机构|实验室|组织|大学)|哪些(公司|团队|机构)|作者|创始人|"
+        r"谁|哪家|哪个(公司|团队|机构|实验室|组织|大学)|哪些(公司|团队|机构)|(?<!笔记)作者|创始人|"
         r"发明者|提出者|\bwho\b|\bwhich (company|lab|team|organi[sz]ation|university)\b",
         re.I,
     ),
@@ -139,7 +139,7 @@ def asked_types(question: str) -> list[AnswerType]:
     Args:
         question: The (standalone) question, or one part of it (:func:`question_parts`).
     """
-    return [kind for kind, cue in _CUES.items() if cue.search(question)]
+    return [kind for kind, cue in CUES.items() if cue.search(question)]
 
 
 def question_parts(question: str) -> list[str]:
@@ -161,7 +161,14 @@ def focus_term(part: str, doc_freq: Callable[[str], int]) -> str | None:
     Returns:
         The term (lower case), or None when the part names nothing specific.
     """
-    latin = [w.lower() for w in _LATIN_RE.findall(part) if not _NOT_FOCUS.match(w)]
+    words = [w for w in _LATIN_RE.findall(part) if not _NOT_FOCUS.match(w)]
+    if words and not re.search(r"[\u4e00-\u9fff]", part):
+        # An English question: its names (GPT-4, MMLU, LLaMA), not its every word.
+        named = [w for w in words[1:] if w[0].isupper()] + [
+            w for w in words if any(c.isdigit() for c in w) or sum(c.isupper() for c in w) >= 2
+        ]
+        words = named or [w for w in words if len(w) >= 5]
+    latin = [w.lower() for w in words]
     candidates = latin or [n for n in nouns(part) if not _NOT_FOCUS.match(n)]
     if not candidates:
         return None
@@ -213,3 +220,33 @@ def holds_answer(
         if all(pattern.search(nearby) for pattern in values.values()):
             return True
     return False
+
+
+#: Who-question words, by the stems a passage must show ("第一作者是谁" → 作者).
+_WHO_ROLES = {
+    "作者": ("作者", "撰写", "写"),
+    "创始人": ("创始", "创立", "创办", "成立"),
+    "发明者": ("发明",),
+    "提出者": ("提出",),
+}
+
+
+def attribute_words(part: str, focus: str | None) -> list[str]:
+    """What a question part asks about its focus: its Chinese words besides the focus and cue.
+
+    A who-question's role word gives its stems instead ("创始人" → 创始, 创立 …).
+    English parts have none (their words are not the notes' words).
+    """
+    roles = [stems for role, stems in _WHO_ROLES.items() if role in part]
+    if roles:
+        return list(roles[0])
+    for cue in CUES.values():
+        part = cue.sub(" ", part)
+    return [
+        word
+        for word in tokenize(part)
+        if len(word) >= 2
+        and not word.isascii()
+        and not _NOT_FOCUS.match(word)
+        and (focus is None or (word not in focus and focus not in word))
+    ]

@@ -190,3 +190,18 @@ def nouns(text: str) -> list[str]:
         for pair in jieba.posseg.lcut(bounded_runs(text))
         if pair.flag in _NOUN_TAGS and len(pair.word) >= 2
     ]
+
+
+_NAME_TAGS = frozenset({"nr", "nt", "nz", "ns", "nrt", "nrfg"})
+
+
+def proper_names(text: str) -> list[str]:
+    """Words of ``text`` that jieba tags as names (people, organisations, places, others)."""
+    import jieba.posseg
+
+    tokenize("")  # jieba initialized once, quietly
+    return [
+        pair.word
+        for pair in jieba.posseg.lcut(bounded_runs(text))
+        if pair.flag in _NAME_TAGS and len(pair.word) >= 2 and not pair.word.isascii()
+    ]

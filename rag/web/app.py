@@ -380,6 +380,8 @@ class WebHandlers:
                         support.reason if support else "",
                         support.unknown if support else (),
                         event.dropped,
+                        event.unanswered,
+                        event.refused,
                     )
                     if notes:
                         answer["content"] += "\n\n" + notes

@@ -226,6 +226,8 @@ def check_notes(
     reason: str,
     unknown: Sequence[str],
     dropped: Sequence[tuple[str, Sequence[str]]],
+    unanswered: Sequence[str] = (),
+    refused: bool = False,
 ) -> str:
     """What the checks did to an answer, as a Markdown quote ("" when nothing to say).
 
@@ -234,6 +236,8 @@ def check_notes(
             ``low_similarity``, ``partial`` or "").
         unknown: Terms of the question the notes never mention.
         dropped: Sentences dropped for figures no passage holds, with those figures.
+        unanswered: Parts whose value the written answer did not take from the passages.
+        refused: Whether the answer became the refusal after it was written.
     """
     notes = []
     if reason == "unknown_terms" and unknown:
@@ -246,6 +250,12 @@ def check_notes(
         )
     elif reason == "partial":
         notes.append("只回答了笔记覆盖的部分。 Only the parts your notes cover are answered.")
+    if unanswered and refused:
+        notes.append(
+            "写出的回答没有给出笔记里的依据，已改为“没有找到”。"
+            " The written answer gave no value the passages state for what you asked,"
+            " so it was withdrawn."
+        )
     if dropped:
         figures = "、".join(dict.fromkeys(f for _, fs in dropped for f in fs))
         notes.append(

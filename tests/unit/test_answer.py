@@ -346,3 +346,29 @@ def test_a_follow_up_is_asked_after_its_turns_and_scored_alone(kb, data_dir):
     assert len(condense) == 1 and "用户: 什么是微调？" in condense[0][-1].text
     assert record["question"] == "它需要什么？"
     assert record["sources"][0]["source"] == "ft.txt"
+
+
+PRODUCTS_NOTE = (
+    "通义千问是阿里巴巴研发的大模型。它支持多轮对话。它能写代码。它能做摘要。它也能翻译。"
+    "文心一言是一款中文大模型，由一个团队维护。它也支持多轮对话。\n"
+)
+
+
+def test_an_answer_giving_a_value_the_notes_say_of_something_else_becomes_the_refusal(kb, data_dir):
+    (data_dir / "products.txt").write_text(PRODUCTS_NOTE, encoding="utf-8")
+    ingest(kb)
+    llm = RecordingFake(prompts=[], responses=["文心一言由阿里巴巴开发[1]。"])
+    events = list(make_answerer(kb, llm).stream("文心一言是哪家公司开发的？"))
+    done = events[-1]
+    assert len(llm.prompts) == 1  # the passages passed the check before the answer
+    assert done.refused is True
+    assert done.text == "笔记中没有找到相关内容。下面是最接近的段落，供你参考。"
+    assert done.unanswered == ("文心一言是哪家公司开发的",)
+
+
+def test_an_answer_giving_the_value_where_the_notes_give_it_is_kept(kb, data_dir):
+    (data_dir / "products.txt").write_text(PRODUCTS_NOTE, encoding="utf-8")
+    ingest(kb)
+    llm = RecordingFake(prompts=[], responses=["通义千问由阿里巴巴研发[1]。"])
+    done = list(make_answerer(kb, llm).stream("通义千问是哪家公司研发的？"))[-1]
+    assert (done.refused, done.text, done.unanswered) == (False, "通义千问由阿里巴巴研发[1]。", ())

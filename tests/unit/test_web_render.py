@@ -57,6 +57,8 @@ def test_check_notes_say_what_the_checks_did():
     notes = check_notes("partial", (), dropped).split("\n")
     assert notes[0].startswith("> ℹ️ 只回答了笔记覆盖的部分。")
     assert notes[1].startswith("> ℹ️ 已删去 1 句笔记中没有依据的内容（MMLU、86）。")
+    withdrawn = check_notes("", (), (), ("文心一言是哪家公司开发的",), refused=True)
+    assert withdrawn.startswith("> ℹ️ 写出的回答没有给出笔记里的依据，已改为“没有找到”。")
 
 
 ATT = Document(

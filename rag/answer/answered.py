@@ -1,0 +1,149 @@
+"""Whether a finished answer gives the value a question asked for, where the notes give it.
+
+A near-miss question ("文心一言是哪家公司开发的？") passes retrieval when the passages
+discuss its subject; the small model then either answers around it, with no value
+at all, or fills the gap with a value that does stand in a passage, but about
+something else ("阿里巴巴", from a sentence about 通义). For every part of the
+question that asks for a value (:func:`rag.retrieval.asked.asked_types`),
+:func:`unanswered_parts` looks in the answer for a value of that kind that is not
+one of the question's own words, and accepts it only where a passage holds it
+within :data:`WINDOW` sentences of the part's focus term.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.answer.citations import CITATION_RE
+from rag.answer.facts import figures
+from rag.retrieval.asked import (
+    AnswerType,
+    asked_types,
+    asked_unit,
+    attribute_words,
+    focus_term,
+    question_parts,
+    unit_value,
+)
+from rag.text.sentences import split_sentences
+from rag.text.tokens import proper_names
+
+#: Sentences either side of the focus term's sentence where the value may stand.
+WINDOW = 2
+_YEAR_RE = re.compile(r"^(1[6-9]|20)\d{2}")
+_CJK_NUMBER_RE = re.compile(
+    r"[数几]?[一二两三四五六七八九十百千万亿]+\s*(个|种|层|倍|次|条|位|步|项|名|亿|万)|"
+    r"[一二两三四五六七八九十百千万亿]+分之[一二两三四五六七八九十百千万亿]+"
+)
+#: Section labels ("1.2.1") are not values.
+_SECTION_RE = re.compile(r"^\d+(\.\d+){2,}$")
+#: English number words cannot be matched against Chinese notes: they count as given.
+_NUMBER_WORDS_RE = re.compile(
+    r"\b(dozens?|hundreds?|thousands?|millions?|billions?|trillions?|tens of)\b", re.I
+)
+
+_TITLE_RE = re.compile(r"《[^》]{2,40}》")
+_QUOTE_OPEN_RE = re.compile(r"^\s*笔记原文[：:]\s*")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s,，]+", "", text).lower()
+
+
+def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
+    """The values an answer states, by kind, leaving out the question's own words.
+
+    Args:
+        answer: The answer text.
+        question: The question; a value it already contains is not an answer.
+
+    Returns:
+        For each kind of value (number, time, who, name), the values found.
+    """
+    text = CITATION_RE.sub(" ", _QUOTE_OPEN_RE.sub("", answer))
+    asked = _norm(question)
+    found: dict[AnswerType, list[str]] = {"number": [], "time": [], "who": [], "name": []}
+    for figure in figures(text):
+        if _norm(figure) in asked or _SECTION_RE.match(figure):
+            continue
+        if figure[0].isdigit():
+            found["number"].append(figure)
+            if _YEAR_RE.match(figure):
+                found["time"].append(figure)
+        else:
+            found["who"].append(figure)
+            found["name"].append(figure)
+    found["number"] += [m.group() for m in _CJK_NUMBER_RE.finditer(text)]
+    for name in proper_names(text):
+        if _norm(name) not in asked:
+            found["who"].append(name)
+            found["name"].append(name)
+    found["name"] += [t for t in _TITLE_RE.findall(text) if _norm(t) not in asked]
+    return found
+
+
+def stands_near(
+    value: str, focus: str | None, passages: Sequence[str], attributes: Sequence[str] = ()
+) -> bool:
+    """Whether a passage holds ``value`` within :data:`WINDOW` sentences of ``focus``.
+
+    With ``attributes``, that stretch of the passage must also hold one of them (what
+    was asked about the focus: "创始", "词表"), so that a value said of the focus in
+    another respect does not count.
+    """
+    wanted = _norm(value)
+    for passage in passages:
+        if wanted not in _norm(passage):
+            continue
+        sentences = [_norm(s) for s in split_sentences(passage)]
+        for index, sentence in enumerate(sentences):
+            if focus is not None and focus not in sentence:
+                continue
+            nearby = "".join(sentences[max(0, index - WINDOW) : index + WINDOW + 1])
+            if focus is None:
+                nearby = sentence
+            if wanted in nearby and (not attributes or any(a in nearby for a in attributes)):
+                return True
+    return False
+
+
+def unanswered_parts(
+    answer: str, passages: Sequence[str], question: str, doc_freq: Callable[[str], int]
+) -> list[str]:
+    """The value-asking parts of ``question`` that ``answer`` gives no supported value for.
+
+    A part is answered when, for each kind of value it asks, the answer states a
+    value of that kind (in the unit asked, if any: "多少层" wants "12 层") that a
+    passage holds near the part's focus term and one of its attribute words.
+
+    Args:
+        answer: The finished answer.
+        passages: The full text of the passages the model was given.
+        question: The (standalone) question.
+        doc_freq: How many chunks hold a term (for the focus term).
+
+    Returns:
+        The unanswered parts, in question order (empty when nothing specific is asked).
+    """
+    values = answer_values(answer, question)
+    english_numbers = bool(_NUMBER_WORDS_RE.search(answer))
+    missing = []
+    for part in question_parts(question):
+        kinds = asked_types(part)
+        if not kinds:
+            continue
+        focus = focus_term(part, doc_freq)
+        attributes = attribute_words(part, focus)
+        unit = asked_unit(part)
+        found = dict(values)
+        if unit and "number" in kinds:
+            found["number"] = [m.group() for m in unit_value(unit).finditer(answer)]
+        given = all(
+            (kind == "number" and english_numbers)
+            or any(stands_near(v, focus, passages, attributes) for v in found[kind])
+            for kind in kinds
+        )
+        if not given:
+            missing.append(part)
+    return missing
