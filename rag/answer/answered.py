@@ -16,15 +16,15 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.answer.citations import CITATION_RE
-from rag.answer.facts import figures
+from rag.answer.facts import figures, fold
 from rag.retrieval.asked import (
     AnswerType,
     asked_types,
     asked_unit,
     attribute_words,
     focus_term,
-    question_parts,
     unit_value,
+    value_parts,
 )
 from rag.text.sentences import split_sentences
 from rag.text.tokens import proper_names
@@ -47,10 +47,6 @@ _TITLE_RE = re.compile(r"《[^》]{2,40}》")
 _QUOTE_OPEN_RE = re.compile(r"^\s*笔记原文[：:]\s*")
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s,，]+", "", text).lower()
-
-
 def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
     """The values an answer states, by kind, leaving out the question's own words.
 
@@ -62,10 +58,10 @@ def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
         For each kind of value (number, time, who, name), the values found.
     """
     text = CITATION_RE.sub(" ", _QUOTE_OPEN_RE.sub("", answer))
-    asked = _norm(question)
+    asked = fold(question)
     found: dict[AnswerType, list[str]] = {"number": [], "time": [], "who": [], "name": []}
     for figure in figures(text):
-        if _norm(figure) in asked or _SECTION_RE.match(figure):
+        if fold(figure) in asked or _SECTION_RE.match(figure):
             continue
         if figure[0].isdigit():
             found["number"].append(figure)
@@ -76,10 +72,10 @@ def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
             found["name"].append(figure)
     found["number"] += [m.group() for m in _CJK_NUMBER_RE.finditer(text)]
     for name in proper_names(text):
-        if _norm(name) not in asked:
+        if fold(name) not in asked:
             found["who"].append(name)
             found["name"].append(name)
-    found["name"] += [t for t in _TITLE_RE.findall(text) if _norm(t) not in asked]
+    found["name"] += [t for t in _TITLE_RE.findall(text) if fold(t) not in asked]
     return found
 
 
@@ -92,17 +88,19 @@ def stands_near(
     was asked about the focus: "创始", "词表"), so that a value said of the focus in
     another respect does not count.
     """
-    wanted = _norm(value)
+    wanted = fold(value)
     for passage in passages:
-        if wanted not in _norm(passage):
+        if wanted not in fold(passage):
             continue
-        sentences = [_norm(s) for s in split_sentences(passage)]
+        sentences = [fold(s) for s in split_sentences(passage)]
         for index, sentence in enumerate(sentences):
             if focus is not None and focus not in sentence:
                 continue
-            nearby = "".join(sentences[max(0, index - WINDOW) : index + WINDOW + 1])
-            if focus is None:
-                nearby = sentence
+            nearby = (
+                sentence
+                if focus is None
+                else "".join(sentences[max(0, index - WINDOW) : index + WINDOW + 1])
+            )
             if wanted in nearby and (not attributes or any(a in nearby for a in attributes)):
                 return True
     return False
@@ -129,10 +127,8 @@ def unanswered_parts(
     values = answer_values(answer, question)
     english_numbers = bool(_NUMBER_WORDS_RE.search(answer))
     missing = []
-    for part in question_parts(question):
+    for part in value_parts(question):
         kinds = asked_types(part)
-        if not kinds:
-            continue
         focus = focus_term(part, doc_freq)
         attributes = attribute_words(part, focus)
         unit = asked_unit(part)

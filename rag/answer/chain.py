@@ -54,7 +54,7 @@ from rag.answer.prompts import (
 from rag.answer.quotes import check_quote
 from rag.answer.verify import verify_answer
 from rag.models.chat import build_llm, caches_prompt_prefix, count_tokens, supports_prefill
-from rag.retrieval.asked import asked_types, question_parts
+from rag.retrieval.asked import value_parts
 from rag.retrieval.support import Support, assess_support
 from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
 from rag.store.scope import Scope
@@ -434,7 +434,7 @@ class Answerer:
                     standalone,
                     self.retriever.kb.lexical_ready().doc_freq,
                 )
-                asked = [p for p in question_parts(standalone) if asked_types(p)]
+                asked = value_parts(standalone)
                 if asked and len(unanswered) == len(asked):
                     logger.info("refused %r: the answer gives no value asked", standalone)
                     refused, text = True, REFUSALS[language]

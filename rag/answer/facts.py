@@ -28,7 +28,8 @@ _COMMON = frozenset(
 )
 
 
-def _norm(text: str) -> str:
+def fold(text: str) -> str:
+    """``text`` without spaces and thousands separators, lower-cased, for matching figures."""
     return re.sub(r"[\s,，]+", "", text).lower()
 
 
@@ -80,5 +81,5 @@ def unsupported_figures(answer: str, passages: Sequence[str], question: str = ""
     Returns:
         The unsupported figures, in order.
     """
-    haystack = _norm("\n".join([*passages, question]))
-    return [figure for figure in figures(answer) if _norm(figure) not in haystack]
+    haystack = fold("\n".join([*passages, question]))
+    return [figure for figure in figures(answer) if fold(figure) not in haystack]

@@ -142,6 +142,11 @@ def asked_types(question: str) -> list[AnswerType]:
     return [kind for kind, cue in CUES.items() if cue.search(question)]
 
 
+def value_parts(question: str) -> list[str]:
+    """The parts of ``question`` that ask for a value (:func:`asked_types`), in order."""
+    return [part for part in question_parts(question) if asked_types(part)]
+
+
 def question_parts(question: str) -> list[str]:
     """A multi-part question cut into its questions ("X 是什么？它有多少参数？" → two)."""
     parts = [p.strip() for p in re.split(r"[？?；;]|，(?:并且|以及|还有|另外)", question)]

@@ -32,7 +32,7 @@ from rag.retrieval.asked import (
     asked_unit,
     focus_term,
     holds_answer,
-    question_parts,
+    value_parts,
 )
 from rag.store.lexical import LexicalIndex
 from rag.text.glossary import expand_query
@@ -82,10 +82,8 @@ def missing_parts(question: str, docs: list[Document], lexical: LexicalIndex) ->
     """
     missing = []
     texts = [doc.page_content for doc in docs[:SUPPORT_PASSAGES]]
-    for part in question_parts(question):
+    for part in value_parts(question):
         kinds = asked_types(part)
-        if not kinds:
-            continue
         focus = focus_term(part, lexical.doc_freq)
         asked = lexical.query_tokens(part)
         unit = asked_unit(part)
@@ -166,7 +164,7 @@ def assess_support(
     )
     threshold = min_vector_zh if language == "zh" else min_vector_en
     missing = missing_parts(question, docs, lexical)
-    asked = [part for part in question_parts(question) if asked_types(part)]
+    asked = value_parts(question)
     all_missing = bool(asked) and len(missing) == len(asked)
     supported = not unknown and vector >= threshold and not all_missing
     return Support(supported, language, round(vector, 4), tuple(unknown), tuple(missing))

@@ -180,28 +180,29 @@ def tokenize(text: str) -> list[str]:
 _NOUN_TAGS = frozenset({"n", "nz", "ns", "nt", "nr", "nrt", "nrfg"})
 
 
-def nouns(text: str) -> list[str]:
-    """The nouns of ``text`` (jieba's part-of-speech tags), lower-cased, two characters or more."""
-    import jieba.posseg
-
-    tokenize("")  # jieba initialized once, quietly
-    return [
-        pair.word.lower()
-        for pair in jieba.posseg.lcut(bounded_runs(text))
-        if pair.flag in _NOUN_TAGS and len(pair.word) >= 2
-    ]
-
-
-_NAME_TAGS = frozenset({"nr", "nt", "nz", "ns", "nrt", "nrfg"})
-
-
-def proper_names(text: str) -> list[str]:
-    """Words of ``text`` that jieba tags as names (people, organisations, places, others)."""
+def _tagged(text: str, tags: frozenset[str]) -> list[str]:
+    """Words of ``text`` of two characters or more that jieba tags with one of ``tags``."""
     import jieba.posseg
 
     tokenize("")  # jieba initialized once, quietly
     return [
         pair.word
         for pair in jieba.posseg.lcut(bounded_runs(text))
-        if pair.flag in _NAME_TAGS and len(pair.word) >= 2 and not pair.word.isascii()
+        if pair.flag in tags and len(pair.word) >= 2
     ]
+
+
+def nouns(text: str) -> list[str]:
+    """The nouns of ``text`` (jieba's part-of-speech tags), lower-cased, two characters or more."""
+    return [word.lower() for word in _tagged(text, _NOUN_TAGS)]
+
+
+_NAME_TAGS = frozenset({"nr", "nt", "nz", "ns", "nrt", "nrfg"})
+
+
+def proper_names(text: str) -> list[str]:
+    """Words of ``text`` that jieba tags as names (people, organisations, places, others).
+
+    Latin-script words are left out: :func:`rag.answer.facts.figures` reads those.
+    """
+    return [word for word in _tagged(text, _NAME_TAGS) if not word.isascii()]
