@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from rag.answer.citations import CITATION_RE
 from rag.answer.facts import figures, fold
 from rag.retrieval.asked import (
+    ATTRIBUTE_WINDOW,
     AnswerType,
     asked_types,
     asked_unit,
@@ -30,7 +31,7 @@ from rag.text.sentences import split_sentences
 from rag.text.tokens import proper_names
 
 #: Sentences either side of the focus term's sentence where the value may stand.
-WINDOW = 2
+WINDOW = ATTRIBUTE_WINDOW
 _YEAR_RE = re.compile(r"^(1[6-9]|20)\d{2}")
 _CJK_NUMBER_RE = re.compile(
     r"[数几]?[一二两三四五六七八九十百千万亿]+\s*(个|种|层|倍|次|条|位|步|项|名|亿|万)|"

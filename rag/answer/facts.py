@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 from rag.text.language import detect_language
 
-_MARKER_RE = re.compile(r"\[\d{1,2}\]|^\s*\d{1,2}[.、)）]\s", re.M)
+_MARKER_RE = re.compile(
+    r"\[\d{1,2}\]|[(（]\d{1,2}[)）]|(?:^|(?<=[“\"]))\s*\d{1,2}(?:[.、)）]\s|[、)）]|\.(?!\d))", re.M
+)
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.'][A-Za-z0-9]+)*")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*%?")
 _SENTENCE_END = '.:!?;\n。！？；：“"(（'

@@ -25,12 +25,13 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     "number": re.compile(
         r"多少(?!种|些)|(?<!哪)几(个|层|倍|次|条|位|步|项|名|部|道|岁|天|亿|万|千|百)|多大|多长|多高|多重|"
         r"多久|百分之|准确率|得分|\bhow (many|much|long|large|big|fast)\b|"
-        r"\bwhat (is the |was the )?(number|size|score|length|percentage|ratio|cost|price)\b",
+        r"\bwhat\b(?: [\w.-]+){0,4} (number|size|score|length|percentage|ratio|cost|price|value|"
+        r"rate|count)\b",
         re.I,
     ),
     "time": re.compile(
         r"哪一?年|哪个年份|(什么时候|何时)(推出|发布|提出|成立|上线|开源|诞生|出现|问世|发表)|"
-        r"哪一?天|哪个月|几月|\bwhat year\b|\bwhich year\b|\bwhen (was|were|did)\b",
+        r"哪一?天|哪个?月|几月|\bwhat year\b|\bwhich year\b|\bwhen (was|were|did)\b",
         re.I,
     ),
     "who": re.compile(
@@ -39,8 +40,9 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
         re.I,
     ),
     "name": re.compile(
-        r"(哪个|哪一个)(数据集|模型|算法|论文|框架|库|工具|版本)|标题|"
-        r"\bwhich (dataset|paper|framework|library|version)\b|\bwhat is the (name|title)\b",
+        r"(哪个|哪一个)[^，,。？?的]{0,12}?(数据集|模型|算法|论文|框架|库|工具|版本)(?![更最比])|"
+        r"标题|\bwhich(?: [\w.-]+){0,2} (dataset|paper|framework|library|version)s?\b|"
+        r"\bwhat is the (name|title)\b",
         re.I,
     ),
 }
@@ -76,7 +78,7 @@ _UNIT_VALUES: dict[str, str] = {
 #: Words of a question that are part of its cue or its shape, never its focus.
 _NOT_FOCUS = re.compile(
     r"^(多少|几|多大|多长|哪|哪个|哪家|哪一年|什么|时候|何时|谁|作者|名字|标题|叫|是|有|的|一共|大约|"
-    r"大概|通常|一般|具体|分别|最早|最大|第一|笔记|里|中|提到|提出|发布|开发|how|many|much|what|"
+    r"大概|通常|一般|具体|分别|最早|最大|第一|笔记|里|中|提到|提出|发布|开发|例子|示例|how|many|much|what|"
     r"which|who|when|year|the|is|was|of|in|does|did)$",
     re.I,
 )
@@ -181,6 +183,11 @@ def focus_term(part: str, doc_freq: Callable[[str], int]) -> str | None:
     return min(unique, key=lambda term: doc_freq(term) or 10**9)
 
 
+#: Sentences either side of the focus word's sentence where an attribute word may stand
+#: (the same reach as the check of the written answer, :mod:`rag.answer.answered`).
+ATTRIBUTE_WINDOW = 2
+
+
 def holds_answer(
     text: str,
     kinds: Sequence[AnswerType],
@@ -188,12 +195,16 @@ def holds_answer(
     asked: Sequence[str] = (),
     window: int = 1,
     unit: str | None = None,
+    attributes: Sequence[str] = (),
 ) -> bool:
     """Whether ``text`` has, near one of the focus words, a value of every asked kind.
 
     "Near" is within the same sentence or ``window`` sentences either side. The
     question's own words do not count as values ("GPT-4" is not a number, "MMLU"
-    not a name, for a question about them).
+    not a name, for a question about them). With ``attributes`` (what the part
+    asks about its focus, :func:`attribute_words`), one of them must stand within
+    :data:`ATTRIBUTE_WINDOW` sentences of the focus too: a passage that gives
+    LangChain's other figures does not give the year it was created.
 
     Args:
         text: A passage.
@@ -203,6 +214,7 @@ def holds_answer(
         window: Sentences of context either side.
         unit: The unit a number question asks in (:func:`asked_unit`); the number
             must be written in it.
+        attributes: Lower-case words of which one must stand near the focus word.
 
     Returns:
         True when some sentence window holds a focus word and a value of each kind
@@ -216,6 +228,12 @@ def holds_answer(
     for index, sentence in enumerate(sentences):
         if focus and not any(term in sentence.lower() for term in focus):
             continue
+        if attributes:
+            around = "".join(
+                sentences[max(0, index - ATTRIBUTE_WINDOW) : index + ATTRIBUTE_WINDOW + 1]
+            ).lower()
+            if not any(word in around for word in attributes):
+                continue
         nearby = "".join(sentences[max(0, index - window) : index + window + 1])
         if own_re is not None:
             nearby = own_re.sub(" ", nearby)
@@ -226,6 +244,9 @@ def holds_answer(
             return True
     return False
 
+
+#: A count in the question ("两个月后") is part of what it says, not of what it asks.
+_COUNT_WORD_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几]+[个种层倍次条位步项名年月天]?$")
 
 #: Who-question words, by the stems a passage must show ("第一作者是谁" → 作者).
 _WHO_ROLES = {
@@ -253,5 +274,6 @@ def attribute_words(part: str, focus: str | None) -> list[str]:
         if len(word) >= 2
         and not word.isascii()
         and not _NOT_FOCUS.match(word)
+        and not _COUNT_WORD_RE.match(word)
         and (focus is None or (word not in focus and focus not in word))
     ]

@@ -13,7 +13,8 @@ passages do not support an answer. The evidence:
   question language (cross-lingual similarities run lower).
 * ``missing``: the parts of the question that ask for a specific value (a
   number, a year, a person or organisation, a name) that no leading passage
-  has next to what the part is about (:mod:`rag.retrieval.asked`). When every
+  has next to what the part is about and what it asks about it ("LangChain",
+  "创建"; :mod:`rag.retrieval.asked`). When every
   such part is missing the question is refused; when some are, the answer is
   partial, and says what the notes do not cover.
 
@@ -30,6 +31,7 @@ from langchain_core.documents import Document
 from rag.retrieval.asked import (
     asked_types,
     asked_unit,
+    attribute_words,
     focus_term,
     holds_answer,
     value_parts,
@@ -87,8 +89,12 @@ def missing_parts(question: str, docs: list[Document], lexical: LexicalIndex) ->
         focus = focus_term(part, lexical.doc_freq)
         asked = lexical.query_tokens(part)
         unit = asked_unit(part)
+        attributes = attribute_words(part, focus)
         if not any(
-            holds_answer(text, kinds, [focus] if focus else [], asked, unit=unit) for text in texts
+            holds_answer(
+                text, kinds, [focus] if focus else [], asked, unit=unit, attributes=attributes
+            )
+            for text in texts
         ):
             missing.append(part)
     return missing

@@ -1,0 +1,52 @@
+"""What a question asks for, and whether a passage holds it (the check before the LLM)."""
+
+from __future__ import annotations
+
+from rag.retrieval.asked import asked_types, attribute_words, holds_answer
+
+LANGCHAIN = "LangChain 是一个开源框架。它在 GitHub 上有 8 万多颗星。它支持 Python 和 JavaScript。"
+CREATED = "LangChain 是一个开源框架。它由 Harrison Chase 于 2022 年创建。"
+
+
+def test_a_year_said_of_the_subject_in_another_respect_does_not_hold_when_it_was_created():
+    part = "LangChain 是哪一年创建的"
+    words = attribute_words(part, "langchain")
+    assert words == ["创建"]
+    assert not holds_answer(LANGCHAIN, ["time"], ["langchain"], attributes=words)
+
+
+def test_a_year_beside_the_subject_and_what_is_asked_holds_it():
+    part = "LangChain 是哪一年创建的"
+    words = attribute_words(part, "langchain")
+    assert holds_answer(CREATED, ["time"], ["langchain"], attributes=words)
+
+
+def test_without_attribute_words_any_value_beside_the_subject_holds():
+    assert holds_answer(LANGCHAIN, ["number"], ["langchain"])
+
+
+def test_which_month_is_a_time_cue_not_an_attribute():
+    part = "GPT-3 是哪年哪月发布的"
+    assert asked_types(part) == ["time"]
+    assert attribute_words(part, "gpt-3") == []
+
+
+def test_the_example_a_question_points_at_is_not_what_it_asks_about():
+    part = "用 CTransformers 跑 Llama-2 的例子里，temperature 设成多少"
+    assert "例子" not in attribute_words(part, "ctransformers")
+
+
+def test_a_count_the_question_states_is_not_what_it_asks_about():
+    assert "两个" not in attribute_words("ChatGPT 上线两个月后用户数达到了多少", "chatgpt")
+
+
+def test_english_questions_for_a_size_rate_or_value_ask_a_number():
+    assert asked_types("What vocabulary size does the LLaMA tokenizer use?") == ["number"]
+    assert asked_types("What learning rate was used to train GPT-2?") == ["number"]
+    assert asked_types("What are the values of alignment?") == []
+
+
+def test_which_version_or_model_asks_a_name_but_which_is_better_does_not():
+    assert asked_types("这个项目推荐用哪个 Python 版本？") == ["name"]
+    assert asked_types("哪个模型更好，为什么？") == []
+    assert asked_types("它们分别是面向哪个领域的 LLaMA 模型？") == []
