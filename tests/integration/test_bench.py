@@ -97,7 +97,8 @@ def test_tiny_bench_writes_json_markdown_and_png(results: dict, tmp_path: Path) 
 
     for path, value in numbers(on_disk):
         assert not math.isnan(value), path
-        assert value >= 0, path
+        # A memory delta may be negative: the process can give pages back meanwhile.
+        assert value >= 0 or path.endswith("_delta_mb"), path
 
     keys = {t["key"] for t in on_disk["targets"]}
     assert {
