@@ -20,14 +20,10 @@ from rag.answer.facts import figures, fold
 from rag.retrieval.asked import (
     ATTRIBUTE_WINDOW,
     AnswerType,
-    asked_types,
-    asked_unit,
-    attribute_words,
-    focus_term,
+    read_value_parts,
     unit_value,
-    value_parts,
 )
-from rag.text.sentences import split_sentences
+from rag.text.sentences import around, split_sentences
 from rag.text.tokens import proper_names
 
 #: Sentences either side of the focus term's sentence where the value may stand.
@@ -97,11 +93,7 @@ def stands_near(
         for index, sentence in enumerate(sentences):
             if focus is not None and focus not in sentence:
                 continue
-            nearby = (
-                sentence
-                if focus is None
-                else "".join(sentences[max(0, index - WINDOW) : index + WINDOW + 1])
-            )
+            nearby = sentence if focus is None else around(sentences, index, WINDOW)
             if wanted in nearby and (not attributes or any(a in nearby for a in attributes)):
                 return True
     return False
@@ -128,19 +120,15 @@ def unanswered_parts(
     values = answer_values(answer, question)
     english_numbers = bool(_NUMBER_WORDS_RE.search(answer))
     missing = []
-    for part in value_parts(question):
-        kinds = asked_types(part)
-        focus = focus_term(part, doc_freq)
-        attributes = attribute_words(part, focus)
-        unit = asked_unit(part)
+    for part in read_value_parts(question, doc_freq):
         found = dict(values)
-        if unit and "number" in kinds:
-            found["number"] = [m.group() for m in unit_value(unit).finditer(answer)]
+        if part.unit and "number" in part.kinds:
+            found["number"] = [m.group() for m in unit_value(part.unit).finditer(answer)]
         given = all(
             (kind == "number" and english_numbers)
-            or any(stands_near(v, focus, passages, attributes) for v in found[kind])
-            for kind in kinds
+            or any(stands_near(v, part.focus, passages, part.attributes) for v in found[kind])
+            for kind in part.kinds
         )
         if not given:
-            missing.append(part)
+            missing.append(part.text)
     return missing

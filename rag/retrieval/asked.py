@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
-from rag.text.sentences import split_sentences
+from rag.text.sentences import around, split_sentences
 from rag.text.tokens import nouns, tokenize
 
 AnswerType = Literal["number", "time", "who", "name"]
@@ -149,6 +150,38 @@ def value_parts(question: str) -> list[str]:
     return [part for part in question_parts(question) if asked_types(part)]
 
 
+@dataclass(frozen=True)
+class ValuePart:
+    """One part of a question that asks for a value, read once for both checks."""
+
+    text: str
+    kinds: list[AnswerType]
+    #: What the part is about (:func:`focus_term`), or None.
+    focus: str | None
+    #: What it asks about the focus (:func:`attribute_words`).
+    attributes: list[str]
+    #: The unit a number is asked in (:func:`asked_unit`), or None.
+    unit: str | None
+
+
+def read_value_parts(question: str, doc_freq: Callable[[str], int]) -> list[ValuePart]:
+    """The value-asking parts of ``question`` (:func:`value_parts`), each read once.
+
+    Args:
+        question: The (standalone) question.
+        doc_freq: How many chunks of the notes hold a term (for the focus term).
+    """
+    parts = []
+    for part in value_parts(question):
+        focus = focus_term(part, doc_freq)
+        parts.append(
+            ValuePart(
+                part, asked_types(part), focus, attribute_words(part, focus), asked_unit(part)
+            )
+        )
+    return parts
+
+
 def question_parts(question: str) -> list[str]:
     """A multi-part question cut into its questions ("X 是什么？它有多少参数？" → two)."""
     parts = [p.strip() for p in re.split(r"[？?；;]|，(?:并且|以及|还有|另外)", question)]
@@ -229,12 +262,10 @@ def holds_answer(
         if focus and not any(term in sentence.lower() for term in focus):
             continue
         if attributes:
-            around = "".join(
-                sentences[max(0, index - ATTRIBUTE_WINDOW) : index + ATTRIBUTE_WINDOW + 1]
-            ).lower()
-            if not any(word in around for word in attributes):
+            reach = around(sentences, index, ATTRIBUTE_WINDOW).lower()
+            if not any(word in reach for word in attributes):
                 continue
-        nearby = "".join(sentences[max(0, index - window) : index + window + 1])
+        nearby = around(sentences, index, window)
         if own_re is not None:
             nearby = own_re.sub(" ", nearby)
         values = {kind: _VALUES[kind] for kind in kinds}

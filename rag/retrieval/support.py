@@ -28,14 +28,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from rag.retrieval.asked import (
-    asked_types,
-    asked_unit,
-    attribute_words,
-    focus_term,
-    holds_answer,
-    value_parts,
-)
+from rag.retrieval.asked import holds_answer, read_value_parts, value_parts
 from rag.store.lexical import LexicalIndex
 from rag.text.glossary import expand_query
 from rag.text.language import detect_language
@@ -84,19 +77,14 @@ def missing_parts(question: str, docs: list[Document], lexical: LexicalIndex) ->
     """
     missing = []
     texts = [doc.page_content for doc in docs[:SUPPORT_PASSAGES]]
-    for part in value_parts(question):
-        kinds = asked_types(part)
-        focus = focus_term(part, lexical.doc_freq)
-        asked = lexical.query_tokens(part)
-        unit = asked_unit(part)
-        attributes = attribute_words(part, focus)
+    for part in read_value_parts(question, lexical.doc_freq):
+        focus = [part.focus] if part.focus else []
+        asked = lexical.query_tokens(part.text)
         if not any(
-            holds_answer(
-                text, kinds, [focus] if focus else [], asked, unit=unit, attributes=attributes
-            )
+            holds_answer(text, part.kinds, focus, asked, unit=part.unit, attributes=part.attributes)
             for text in texts
         ):
-            missing.append(part)
+            missing.append(part.text)
     return missing
 
 

@@ -22,3 +22,8 @@ def split_sentences(text: str) -> list[str]:
     parts = [part.strip() for part in _SENTENCE_END_RE.split(text)]
     sentences = [part for part in parts if len(part) >= MIN_SENTENCE]
     return sentences or ([text.strip()] if text.strip() else [])
+
+
+def around(sentences: list[str], index: int, reach: int) -> str:
+    """Sentence ``index`` joined with up to ``reach`` sentences either side."""
+    return "".join(sentences[max(0, index - reach) : index + reach + 1])
