@@ -118,7 +118,9 @@ class HybridRetriever(BaseRetriever):
         if len(lexical) == 0:
             return []
         fetch = max(self.fetch_k, k)
-        expanded = " ".join([query, *expand_query(query, lexical.glossary())])
+        # The glossary and CC-CEDICT's Chinese for an English question's words go
+        # to both sides: the embedded query gains more from them than BM25 does.
+        expanded = " ".join([query, *expand_query(query, lexical.dictionary())])
         vector = np.asarray(
             self.kb.embeddings.embed_query(expanded if self.expand_vector else query),
             dtype=np.float32,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.models.dictionary import english_to_chinese
 from rag.text.glossary import builtin_glossary, mine_pairs
 from rag.text.language import has_chinese
 from rag.text.tokens import tokenize
@@ -106,6 +107,7 @@ class LexicalIndex:
         self._mtime: float | None = None
         self._pairs: dict[str, list[tuple[str, str]]] = {}
         self._glossary: dict[str, list[str]] | None = None
+        self._dictionary: dict[str, list[str]] | None = None
         self._part_tokens = functools.lru_cache(maxsize=_QUERY_CACHE_SIZE)(_tokenize_part)
         self._set_empty()
 
@@ -132,6 +134,7 @@ class LexicalIndex:
         self._rows: dict[str, int] | None = None  # id -> row, made on first need
         self._terms: dict[str, int] | None = None  # term -> index, made on first need
         self._cjk_share: float | None = None  # made on first need
+        self._dictionary = None  # depends on the vocabulary
         # Changes since the postings were built: rows dropped, chunks (re)tokenized.
         self._dead: set[int] = set()
         self._added: dict[str, Counter[str]] = {}
@@ -200,7 +203,7 @@ class LexicalIndex:
                     self._pairs.pop(chunk_id, None)
                 count += 1
             if count:
-                self._glossary = None
+                self._glossary = self._dictionary = None
         return count
 
     def remove(self, chunk_ids: Iterable[str]) -> int:
@@ -220,7 +223,7 @@ class LexicalIndex:
                     found = True
                 count += found
             if count:
-                self._glossary = None
+                self._glossary = self._dictionary = None
         return count
 
     def clear(self) -> None:
@@ -228,7 +231,7 @@ class LexicalIndex:
         with self._lock:
             self._set_empty()
             self._pairs.clear()
-            self._glossary = None
+            self._glossary = self._dictionary = None
             if self.path is not None and self.path.exists():
                 self.path.unlink()
 
@@ -371,6 +374,20 @@ class LexicalIndex:
                 self._glossary = glossary
             return self._glossary
 
+    def dictionary(self) -> dict[str, list[str]]:
+        """English → Chinese terms for BM25: the glossary, then CC-CEDICT for what it lacks.
+
+        Dictionary words are restricted to the indexed vocabulary, so the
+        table is rebuilt when the postings are.
+        """
+        with self._lock:
+            self._ensure_built()
+            if self._dictionary is None:
+                table = english_to_chinese(frozenset(self._vocab))
+                table.update(self.glossary())
+                self._dictionary = table
+            return self._dictionary
+
     def cjk_share(self) -> float:
         """Share of the indexed token occurrences that are Chinese words (0 when empty).
 
@@ -503,7 +520,7 @@ class LexicalIndex:
         with self._lock:
             self._set_postings(ids, vocab, indptr, docs, freqs, lengths)
             self._pairs = pairs
-            self._glossary = None
+            self._glossary = self._dictionary = None
             self._mtime = self.path.stat().st_mtime
         return True
 

@@ -236,10 +236,35 @@ def expand_query(query: str, glossary: Mapping[str, Iterable[str]]) -> list[str]
             if any(used[start : start + size]):
                 continue
             phrase = " ".join(words[start : start + size])
-            if phrase in glossary:
+            forms = [phrase, *base_forms(phrase)] if size == 1 else [phrase]
+            known = next((form for form in forms if form in glossary), None)
+            if known is not None:
                 used[start : start + size] = [True] * size
-                terms.extend(t for t in glossary[phrase] if t not in terms)
+                terms.extend(t for t in glossary[known] if t not in terms)
     return terms
+
+
+#: Inflections and what replaces them, tried in order: "optimized" → "optimize".
+_SUFFIXES = (("ied", "y"), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("ly", ""))
+
+
+def base_forms(word: str) -> list[str]:
+    """Uninflected candidates for an English word ("prompting" → "prompt", "prompte").
+
+    Args:
+        word: A lower-case word.
+
+    Returns:
+        Candidate base forms, most likely first; empty for an uninflected word.
+    """
+    forms = []
+    for suffix, replacement in _SUFFIXES:
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3:
+            forms.append(stem + replacement)
+            if not replacement and len(stem) >= 4 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])  # "stopped" → "stop"
+    return forms
 
 
 def builtin_glossary() -> dict[str, list[str]]:

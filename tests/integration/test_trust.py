@@ -53,3 +53,9 @@ def test_every_example_question_from_the_headings_is_answered(notes_kb):
     assert len(examples) == 4
     assert examples[0] == "什么是LLM？"
     assert [service.ask(q)["refused"] for q in examples] == [False] * 4
+
+
+def test_an_english_question_finds_its_chinese_passage_through_the_dictionary(notes_kb):
+    # No glossary entry says "negative"; CC-CEDICT gives 负面, which the notes use.
+    docs = HybridRetriever.from_kb(notes_kb).search("What is negative prompting?")
+    assert "负面提示是指通过指定不希望在输出中看到的内容来引导模型" in docs[0].page_content
