@@ -77,30 +77,40 @@ def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
 
 
 def stands_near(
-    value: str, focus: str | None, passages: Sequence[str], attributes: Sequence[str] = ()
+    value: str,
+    focus: str | Sequence[str] | None,
+    passages: Sequence[str],
+    attributes: Sequence[str] = (),
 ) -> bool:
     """Whether a passage holds ``value`` within :data:`WINDOW` sentences of ``focus``.
+
+    ``focus`` may be one term or the ways of writing it (any of them will do).
 
     With ``attributes``, that stretch of the passage must also hold one of them (what
     was asked about the focus: "创始", "词表"), so that a value said of the focus in
     another respect does not count.
     """
     wanted = fold(value)
+    forms = [focus] if isinstance(focus, str) else [fold(f) for f in focus or ()]
     for passage in passages:
         if wanted not in fold(passage):
             continue
         sentences = [fold(s) for s in split_sentences(passage)]
         for index, sentence in enumerate(sentences):
-            if focus is not None and focus not in sentence:
+            if forms and not any(form in sentence for form in forms):
                 continue
-            nearby = sentence if focus is None else around(sentences, index, WINDOW)
+            nearby = around(sentences, index, WINDOW) if forms else sentence
             if wanted in nearby and (not attributes or any(a in nearby for a in attributes)):
                 return True
     return False
 
 
 def unanswered_parts(
-    answer: str, passages: Sequence[str], question: str, doc_freq: Callable[[str], int]
+    answer: str,
+    passages: Sequence[str],
+    question: str,
+    doc_freq: Callable[[str], int],
+    translate: Callable[[str], list[str]] | None = None,
 ) -> list[str]:
     """The value-asking parts of ``question`` that ``answer`` gives no supported value for.
 
@@ -113,6 +123,8 @@ def unanswered_parts(
         passages: The full text of the passages the model was given.
         question: The (standalone) question.
         doc_freq: How many chunks hold a term (for the focus term).
+        translate: English words → the notes' Chinese words (an English part's
+            attribute words, :func:`rag.retrieval.asked.read_value_parts`).
 
     Returns:
         The unanswered parts, in question order (empty when nothing specific is asked).
@@ -120,13 +132,13 @@ def unanswered_parts(
     values = answer_values(answer, question)
     english_numbers = bool(_NUMBER_WORDS_RE.search(answer))
     missing = []
-    for part in read_value_parts(question, doc_freq):
+    for part in read_value_parts(question, doc_freq, translate):
         found = dict(values)
         if part.unit and "number" in part.kinds:
             found["number"] = [m.group() for m in unit_value(part.unit).finditer(answer)]
         given = all(
             (kind == "number" and english_numbers)
-            or any(stands_near(v, part.focus, passages, part.attributes) for v in found[kind])
+            or any(stands_near(v, part.focus_forms, passages, part.attributes) for v in found[kind])
             for kind in part.kinds
         )
         if not given:

@@ -428,11 +428,13 @@ class Answerer:
             else:
                 text = verified.text
                 shown = {doc.id for doc in passages}
+                lexical = self.retriever.kb.lexical_ready()
                 unanswered = unanswered_parts(
                     text,
                     [doc.page_content for doc in docs if doc.id in shown],
                     standalone,
-                    self.retriever.kb.lexical_ready().doc_freq,
+                    lexical.doc_freq,
+                    lexical.translate,
                 )
                 asked = value_parts(standalone)
                 if asked and len(unanswered) == len(asked):

@@ -162,24 +162,54 @@ class ValuePart:
     attributes: list[str]
     #: The unit a number is asked in (:func:`asked_unit`), or None.
     unit: str | None
+    #: How the notes may write the focus: itself, and for an English part its Chinese too.
+    focus_forms: tuple[str, ...] = ()
 
 
-def read_value_parts(question: str, doc_freq: Callable[[str], int]) -> list[ValuePart]:
+def read_value_parts(
+    question: str,
+    doc_freq: Callable[[str], int],
+    translate: Callable[[str], list[str]] | None = None,
+) -> list[ValuePart]:
     """The value-asking parts of ``question`` (:func:`value_parts`), each read once.
 
     Args:
         question: The (standalone) question.
         doc_freq: How many chunks of the notes hold a term (for the focus term).
+        translate: English words → the notes' Chinese words for them (the index's
+            dictionary); gives an English part its attribute words.
     """
     parts = []
     for part in value_parts(question):
         focus = focus_term(part, doc_freq)
-        parts.append(
-            ValuePart(
-                part, asked_types(part), focus, attribute_words(part, focus), asked_unit(part)
-            )
-        )
+        attributes = attribute_words(part, focus)
+        forms: tuple[str, ...] = (focus,) if focus else ()
+        if translate is not None and not _CJK_RE.search(part):
+            attributes = attributes or english_attribute_words(part, focus, translate)
+            forms += tuple(translate(focus)) if focus else ()
+        parts.append(ValuePart(part, asked_types(part), focus, attributes, asked_unit(part), forms))
     return parts
+
+
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def english_attribute_words(
+    part: str, focus: str | None, translate: Callable[[str], list[str]]
+) -> list[str]:
+    """What an English part asks about its focus, as the notes' Chinese words.
+
+    "How many layers does the BERT encoder have?" → 编码器: the part without its
+    cue and focus, translated word by word (one-character words are too common).
+    """
+    for cue in CUES.values():
+        part = cue.sub(" ", part)
+    if focus:
+        part = re.sub(re.escape(focus), " ", part, flags=re.I)
+    # Names stay as they are: the notes write "GPU" and "RAM" in Latin letters too.
+    names = [w.lower() for w in _LATIN_RE.findall(part) if sum(c.isupper() for c in w) >= 2]
+    chinese = [w for w in translate(part) if len(w) >= 2 and not _NOT_FOCUS.match(w)]
+    return list(dict.fromkeys([*names, *chinese]))
 
 
 def question_parts(question: str) -> list[str]:

@@ -77,8 +77,8 @@ def missing_parts(question: str, docs: list[Document], lexical: LexicalIndex) ->
     """
     missing = []
     texts = [doc.page_content for doc in docs[:SUPPORT_PASSAGES]]
-    for part in read_value_parts(question, lexical.doc_freq):
-        focus = [part.focus] if part.focus else []
+    for part in read_value_parts(question, lexical.doc_freq, lexical.translate):
+        focus = list(part.focus_forms)
         asked = lexical.query_tokens(part.text)
         if not any(
             holds_answer(text, part.kinds, focus, asked, unit=part.unit, attributes=part.attributes)

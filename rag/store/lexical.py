@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.models.dictionary import english_to_chinese
-from rag.text.glossary import builtin_glossary, mine_pairs
+from rag.text.glossary import builtin_glossary, expand_query, mine_pairs
 from rag.text.language import has_chinese
 from rag.text.tokens import tokenize
 
@@ -387,6 +387,10 @@ class LexicalIndex:
                 table.update(self.glossary())
                 self._dictionary = table
             return self._dictionary
+
+    def translate(self, text: str) -> list[str]:
+        """The notes' Chinese words for the English words of ``text`` (:meth:`dictionary`)."""
+        return expand_query(text, self.dictionary())
 
     def cjk_share(self) -> float:
         """Share of the indexed token occurrences that are Chinese words (0 when empty).

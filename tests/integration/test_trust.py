@@ -59,3 +59,13 @@ def test_an_english_question_finds_its_chinese_passage_through_the_dictionary(no
     # No glossary entry says "negative"; CC-CEDICT gives 负面, which the notes use.
     docs = HybridRetriever.from_kb(notes_kb).search("What is negative prompting?")
     assert "负面提示是指通过指定不希望在输出中看到的内容来引导模型" in docs[0].page_content
+
+
+def test_an_english_question_for_a_figure_the_notes_lack_is_refused_before_the_llm(notes_kb):
+    # The notes give GPT-3's release date and other models' sizes, never its parameters
+    # (参数): the Chinese for what the question asks must stand beside GPT-3.
+    events = list(answerer(notes_kb).stream("How many parameters does GPT-3 have?"))
+    assert events[0].kind == "sources" and events[0].refused is True
+    assert events[0].support is not None
+    assert events[0].support.reason == "value_not_in_notes"
+    assert events[0].support.missing == ("How many parameters does GPT-3 have",)

@@ -36,6 +36,15 @@ def test_a_role_the_passage_never_states_is_not_answered_by_a_name_in_it():
     ]
 
 
+def test_an_english_question_is_answered_by_a_value_beside_the_chinese_subject():
+    answer = "The retriever has 1.1 亿 parameters [1]."
+    passage = "检索器有 1.1 亿参数。生成器更大。"
+    question = "How many parameters does the retriever have?"
+    rarest = {"retriever": 1}.get
+    assert unanswered_parts(answer, [passage], question, rarest) == [question.rstrip("?")]
+    assert unanswered_parts(answer, [passage], question, rarest, lambda text: ["检索器"]) == []
+
+
 def test_an_answer_without_a_value_does_not_answer():
     passage = "Retrieval:根据语义的相似性检索与问题最相关的前k个块。"
     answer = "检索时返回与问题最相关的前k个块[1]。"

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from rag.retrieval.asked import asked_types, attribute_words, holds_answer
+import re
+
+from rag.retrieval.asked import asked_types, attribute_words, holds_answer, read_value_parts
 
 LANGCHAIN = "LangChain 是一个开源框架。它在 GitHub 上有 8 万多颗星。它支持 Python 和 JavaScript。"
 CREATED = "LangChain 是一个开源框架。它由 Harrison Chase 于 2022 年创建。"
+BERT = "BERT 的编码器有 12 层。"
+BERT_RELEASE = "BERT 于 2018 年发布。它有 3.4 亿参数。"
+#: A stand-in for the index's dictionary: English words → the notes' Chinese words.
+WORDS = {"encoder": ["编码器"], "layers": ["层"], "retriever": ["检索器"]}
+
+
+def translate(text: str) -> list[str]:
+    return [zh for word in re.findall(r"[a-z]+", text.lower()) for zh in WORDS.get(word, [])]
+
+
+def rarest(term: str) -> int:
+    return {"retriever": 1}.get(term, 5)
 
 
 def test_a_year_said_of_the_subject_in_another_respect_does_not_hold_when_it_was_created():
@@ -50,3 +64,21 @@ def test_which_version_or_model_asks_a_name_but_which_is_better_does_not():
     assert asked_types("这个项目推荐用哪个 Python 版本？") == ["name"]
     assert asked_types("哪个模型更好，为什么？") == []
     assert asked_types("它们分别是面向哪个领域的 LLaMA 模型？") == []
+
+
+def test_an_english_part_asks_for_what_its_other_words_are_in_the_notes():
+    [part] = read_value_parts("How many layers does the BERT encoder have?", rarest, translate)
+    assert (part.focus, part.attributes) == ("bert", ["编码器"])  # 层: one character is too common
+    assert holds_answer(BERT, part.kinds, part.focus_forms, attributes=part.attributes)
+    assert not holds_answer(BERT_RELEASE, part.kinds, part.focus_forms, attributes=part.attributes)
+
+
+def test_an_english_focus_is_also_looked_for_as_the_notes_write_it():
+    [part] = read_value_parts("How many parameters does the retriever have?", rarest, translate)
+    assert part.focus_forms == ("retriever", "检索器")
+    assert holds_answer("检索器有 1.1 亿参数。", part.kinds, part.focus_forms)
+
+
+def test_a_chinese_part_keeps_its_own_words_and_focus():
+    [part] = read_value_parts("LLaMA 的词表有多大？", rarest, translate)
+    assert (part.attributes, part.focus_forms) == (["词表"], ("llama",))
