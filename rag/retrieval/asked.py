@@ -42,7 +42,9 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     ),
     "name": re.compile(
         r"(哪个|哪一个)[^，,。？?的]{0,12}?(数据集|模型|算法|论文|框架|库|工具|版本)(?![更最比])|"
+        r"(什么|哪种|哪一种)(?!是)[^，,。？?的]{0,6}?(数据集|对话数据|度量|指标|编码器|优化器|激活函数)|"
         r"标题|\bwhich(?: [\w.-]+){0,2} (dataset|paper|framework|library|version)s?\b|"
+        r"\bwhat(?: [\w.-]+){0,2} (dataset|metric|optimizer|encoder|activation function)s?\b|"
         r"\bwhat is the (name|title)\b",
         re.I,
     ),

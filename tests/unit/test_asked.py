@@ -66,6 +66,12 @@ def test_which_version_or_model_asks_a_name_but_which_is_better_does_not():
     assert asked_types("它们分别是面向哪个领域的 LLaMA 模型？") == []
 
 
+def test_what_dataset_metric_or_optimizer_asks_a_name():
+    assert asked_types("Chroma 默认用什么距离度量？") == ["name"]
+    assert asked_types("What optimizer was used to train LLaMA?") == ["name"]
+    assert asked_types("什么是指标？") == []
+
+
 def test_an_english_part_asks_for_what_its_other_words_are_in_the_notes():
     [part] = read_value_parts("How many layers does the BERT encoder have?", rarest, translate)
     assert (part.focus, part.attributes) == ("bert", ["编码器"])  # 层: one character is too common
