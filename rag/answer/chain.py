@@ -420,7 +420,9 @@ class Answerer:
         if not refused:
             texts = [doc.page_content for doc in passages]
             text = attribute(check_quote(text, texts, standalone), texts)
-            verified = verify_answer(text, texts, standalone)
+            # The student's words, not the rewrite: a figure the chat model put
+            # into a rewritten follow-up is its own, and must stand in a passage.
+            verified = verify_answer(text, texts, question)
             dropped = verified.dropped
             if verified.emptied:
                 logger.info("refused %r after the check: %s", standalone, dropped)

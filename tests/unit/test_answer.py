@@ -372,3 +372,14 @@ def test_an_answer_giving_the_value_where_the_notes_give_it_is_kept(kb, data_dir
     llm = RecordingFake(prompts=[], responses=["通义千问由阿里巴巴研发[1]。"])
     done = list(make_answerer(kb, llm).stream("通义千问是哪家公司研发的？"))[-1]
     assert (done.refused, done.text, done.unanswered) == (False, "通义千问由阿里巴巴研发[1]。", ())
+
+
+def test_figure_from_a_rewritten_follow_up_must_stand_in_a_passage(kb, data_dir):
+    setup_notes(kb, data_dir, extra="检索一次最多返回 5000 个片段。\n")
+    rewrite = "微调需要 5000 条标注数据吗？"
+    llm = RecordingFake(prompts=[], responses=[rewrite, "微调需要 5000 条标注数据[2]。"])
+    history = [("什么是微调？", "微调是在特定数据集上继续训练模型[1]。")]
+    done = list(make_answerer(kb, llm).stream("它需要多少数据？", history))[-1]
+    assert done.question == rewrite
+    assert done.dropped == (("微调需要 5000 条标注数据[2]。", ("5000",)),)
+    assert done.refused is True
