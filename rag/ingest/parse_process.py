@@ -6,8 +6,12 @@ let such a file take all memory (or crash it, with nothing logged). Here the
 child gets ``RLIMIT_AS`` and a wall-clock deadline; whatever goes wrong comes
 back as a :class:`~rag.ingest.loaders.LoaderError` naming the file.
 
-Run as ``python -m rag.ingest.parse_process PATH SOURCE``: it prints one JSON
-object, ``{"pages": [...], "engine": ...}`` or ``{"error": ...}``.
+The child sets its own cap: a ``preexec_fn`` runs Python between fork and exec,
+and in the threaded app server it can wait forever on a lock another thread
+held at the fork (an upload then never returns; the deadline does not cover it).
+
+Run as ``python -m rag.ingest.parse_process MEMORY_MB PATH SOURCE``: it prints
+one JSON object, ``{"pages": [...], "engine": ...}`` or ``{"error": ...}``.
 """
 
 from __future__ import annotations
@@ -42,14 +46,15 @@ def extract_in_process(path: Path, source: str, limits: ParseLimits) -> tuple[li
     Raises:
         LoaderError: The file cannot be read, or parsing it would cost more than the limits.
     """
-    command = [sys.executable, "-m", "rag.ingest.parse_process", str(path), source]
+    command = [
+        sys.executable, "-m", "rag.ingest.parse_process", str(limits.memory_mb), str(path), source
+    ]  # fmt: skip
     try:
         done = subprocess.run(
             command,
             capture_output=True,
             timeout=limits.seconds,
             env=child_env(),
-            preexec_fn=lambda: _limit(limits.memory_mb),
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -73,8 +78,9 @@ def extract_in_process(path: Path, source: str, limits: ParseLimits) -> tuple[li
 
 
 def main(argv: list[str]) -> int:
-    """The child: extract, print JSON, exit 0 (also for a file that cannot be read)."""
-    path, source = Path(argv[0]), argv[1]
+    """The child: cap its memory, extract, print JSON, exit 0 (also for an unreadable file)."""
+    _limit(int(argv[0]))
+    path, source = Path(argv[1]), argv[2]
     try:
         pages, engine = extract_pdf_text(path, source)
         out: dict[str, object] = {"pages": pages, "engine": engine}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import _imp
 import json
 import resource
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 from gradio_client import handle_file
@@ -61,6 +63,31 @@ def test_a_bad_file_fails_once_then_is_set_aside_until_it_changes(tmp_path):
     third = run("rag.ingest", "-q", root=root)
     assert third.returncode == 0, third.stderr
     assert third.stdout.startswith("2 files ingested, 0 failed: ")
+
+
+def test_parsing_returns_while_another_thread_holds_the_import_lock():
+    # The app server's threads import lazily; a child that ran Python before
+    # exec would wait on the lock it inherited, and the upload would never return.
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        _imp.acquire_lock()
+        held.set()
+        release.wait()
+        _imp.release_lock()
+
+    sys.modules.pop("resource", None)  # so that importing it needs the lock
+    threading.Thread(target=hold, daemon=True).start()
+    held.wait()
+    pages: list[list[str]] = []
+    worker = threading.Thread(
+        target=lambda: pages.append(load_pdf(FIXTURES / "multipage.pdf", "multipage.pdf")),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(60)
+    release.set()
+    assert [doc.metadata["page"] for doc in pages[0]] == [1, 3]
 
 
 def test_an_upload_that_cannot_be_ingested_is_not_kept(running: Running) -> None:
