@@ -145,6 +145,8 @@ APP_CSS = """
   #nqa-ask-row { flex-wrap: wrap; }
   #nqa-ask-row > :first-child { flex: 1 1 100% !important; min-width: 0 !important; }
   #nqa-status { text-align: left; }
+  /* Clear of the sidebar's toggle, which stays at the screen's left edge. */
+  #nqa-header h1 { padding-left: 1.7rem; }
 }
 #nqa-scope-bar { align-items: center; }
 #nqa-scope-note { border-left: 3px solid var(--color-accent); padding: .1rem .6rem;

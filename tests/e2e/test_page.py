@@ -39,6 +39,13 @@ def test_the_page_fits_the_screen_with_an_answer_on_it(
     page.locator("#nqa-chat .nqa-source summary").first.click()
     page.screenshot(path=str(artifacts / f"page-{width}x{height}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    toggle = page.get_by_role("button", name="Toggle Sidebar").bounding_box()
+    title_left = page.evaluate(
+        "(() => { const r = document.createRange();"
+        " r.selectNodeContents(document.querySelector('#nqa-header h1'));"
+        " return r.getBoundingClientRect().left; })()"
+    )
+    assert title_left >= toggle["x"] + toggle["width"]  # the title is not under the toggle
     for name in ("发送 Send", "停止 Stop"):
         button = page.get_by_role("button", name=name).bounding_box()
         assert button["x"] >= 0 and button["x"] + button["width"] <= width, name
