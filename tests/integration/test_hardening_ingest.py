@@ -14,6 +14,7 @@ import pytest
 from gradio_client import handle_file
 
 from rag.ingest.loaders import LoaderError, ParseLimits, load_pdf
+from rag.ingest.parse_process import extract_in_process
 from tests.helpers import FIXTURES, Running, garbled_pdf_bomb, listing, pdf_bomb
 from tests.integration.test_cli import make_root, run
 
@@ -79,15 +80,20 @@ def test_parsing_returns_while_another_thread_holds_the_import_lock():
     sys.modules.pop("resource", None)  # so that importing it needs the lock
     threading.Thread(target=hold, daemon=True).start()
     held.wait()
-    pages: list[list[str]] = []
+    # Called directly: load_pdf imports the parse module lazily, which would
+    # wait on the held lock in this process, not in the child.
+    results: list[tuple[list[str], str]] = []
     worker = threading.Thread(
-        target=lambda: pages.append(load_pdf(FIXTURES / "multipage.pdf", "multipage.pdf")),
+        target=lambda: results.append(
+            extract_in_process(FIXTURES / "multipage.pdf", "multipage.pdf", ParseLimits())
+        ),
         daemon=True,
     )
     worker.start()
     worker.join(60)
     release.set()
-    assert [doc.metadata["page"] for doc in pages[0]] == [1, 3]
+    assert not worker.is_alive()  # the child reached exec and the parse returned
+    assert [len(page) > 0 for page in results[0][0]] == [True, False, True]
 
 
 def test_an_upload_that_cannot_be_ingested_is_not_kept(running: Running) -> None:
