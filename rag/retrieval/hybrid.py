@@ -26,6 +26,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from rag.retrieval.asked import compared_sides
+from rag.retrieval.neighbours import group_neighbours, join_texts
 from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
 from rag.store.scope import Scope, scope_where
 from rag.text.glossary import expand_query
@@ -163,17 +164,30 @@ class HybridRetriever(BaseRetriever):
                 score += COMPARE_BONUS * (2 if docs[chunk_id].metadata.get("table") else 1)
             scored.append((score, chunk_id, whole, sentence))
         scored.sort(key=lambda item: -item[0])
+        ranked = [(score, chunk_id, docs[chunk_id]) for score, chunk_id, _, _ in scored]
+        found = {chunk_id: (whole, sentence) for _, chunk_id, whole, sentence in scored}
         results: list[Document] = []
-        for score, chunk_id, whole, sentence in scored[:k]:
-            doc = docs[chunk_id]
-            meta = dict(doc.metadata)
+        for passage in group_neighbours(ranked, k):
+            parts = passage.in_order()
+            first_id, first = parts[0]
+            meta = dict(first.metadata)
             meta.update(
-                id=chunk_id,
+                id=first_id,
                 rank=len(results) + 1,
-                score=round(score, 6),
-                vector_score=round(whole, 4),
-                sentence_score=round(sentence, 4),
-                bm25_score=round(bm25_scores[chunk_id], 4) if chunk_id in bm25_scores else None,
+                score=round(passage.score, 6),
+                vector_score=round(max(found[chunk_id][0] for chunk_id, _ in parts), 4),
+                sentence_score=round(max(found[chunk_id][1] for chunk_id, _ in parts), 4),
+                bm25_score=max(
+                    (
+                        round(bm25_scores[chunk_id], 4)
+                        for chunk_id, _ in parts
+                        if chunk_id in bm25_scores
+                    ),
+                    default=None,
+                ),
             )
-            results.append(Document(page_content=doc.page_content, metadata=meta, id=chunk_id))
+            if len(parts) > 1:
+                meta["chunk_ids"] = ",".join(chunk_id for chunk_id, _ in parts)
+            text = join_texts([doc.page_content for _, doc in parts])
+            results.append(Document(page_content=text, metadata=meta, id=first_id))
         return results
