@@ -26,7 +26,7 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     "number": re.compile(
         r"多少(?!种|些)|(?<!哪)几(个|层|倍|次|条|位|步|项|名|部|道|岁|天|亿|万|千|百)|多大|多长|多高|多重|"
         r"多久|百分之|准确率|得分|\bhow (many|much|long|large|big|fast)\b|"
-        r"\bwhat\b(?: [\w.-]+){0,4} (number|size|score|length|percentage|ratio|cost|price|value|"
+        r"\bwhat\b(?: [\w.'’-]+){0,4} (number|size|score|length|percentage|ratio|cost|price|value|"
         r"rate|count)\b",
         re.I,
     ),
@@ -37,14 +37,19 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     ),
     "who": re.compile(
         r"谁|哪家|哪个(公司|团队|机构|实验室|组织|大学)|哪些(公司|团队|机构)|(?<!笔记)作者|创始人|"
-        r"发明者|提出者|\bwho\b|\bwhich (company|lab|team|organi[sz]ation|university)\b",
+        r"发明者|提出者|\bwho\b|\bwhich(?: [\w-]+){0,2} (company|lab|team|group|organi[sz]ation|"
+        r"institution|institute|university)\b",
         re.I,
     ),
     "name": re.compile(
-        r"(哪个|哪一个)[^，,。？?的]{0,12}?(数据集|模型|算法|论文|框架|库|工具|版本)(?![更最比])|"
+        r"(哪个|哪一个)[^，,。？?的]{0,12}?(数据集|模型|算法|论文|框架|库|工具|版本|命令)(?![更最比])|"
+        r"哪篇|(什么|哪条)命令|"
         r"(什么|哪种|哪一种)(?!是)[^，,。？?的]{0,6}?(数据集|对话数据|度量|指标|编码器|优化器|激活函数)|"
-        r"标题|\bwhich(?: [\w.-]+){0,2} (dataset|paper|framework|library|version)s?\b|"
-        r"\bwhat(?: [\w.-]+){0,2} (dataset|metric|optimizer|encoder|activation function)s?\b|"
+        r"标题|\bwhich(?: (?!(?:does|do|did|is|are|was|were)\b)[\w.-]+){0,2} "
+        r"(dataset|paper|framework|library|version|algorithm)s?\b|"
+        r"\bwhat(?: (?!(?:does|do|did|is|are|was|were)\b)[\w.-]+){0,2} "
+        r"(dataset|metric|optimizer|encoder|activation function|"
+        r"algorithm|command)s?\b|"
         r"\bwhat is the (name|title)\b",
         re.I,
     ),
@@ -81,7 +86,7 @@ _UNIT_VALUES: dict[str, str] = {
 #: Words of a question that are part of its cue or its shape, never its focus.
 _NOT_FOCUS = re.compile(
     r"^(多少|几|多大|多长|哪|哪个|哪家|哪一年|什么|时候|何时|谁|作者|名字|标题|叫|是|有|的|一共|大约|"
-    r"大概|通常|一般|具体|分别|最早|最大|第一|笔记|里|中|提到|提出|发布|开发|例子|示例|how|many|much|what|"
+    r"大概|通常|一般|具体|分别|取值|数值|最早|最大|第一|笔记|里|中|提到|提出|发布|开发|例子|示例|how|many|much|what|"
     r"which|who|when|year|the|is|was|of|in|does|did)$",
     re.I,
 )
@@ -124,8 +129,16 @@ def compared_sides(question: str) -> tuple[str, str] | None:
     return None
 
 
+#: "参数量是多少" asks for a count of parameters, like "多少参数".
+_PARAMETERS_RE = re.compile(
+    r"参数(?:量|规模|数量|个数)?\s*(?:是|有|为|约|大约|一共|共)*\s*多少|多少个?参数"
+)
+
+
 def asked_unit(question: str) -> str | None:
     """The unit a number question asks in ("多少层" → "层"), if it names one."""
+    if _PARAMETERS_RE.search(question):
+        return "参数"
     match = _UNIT_RE.search(question)
     return match.group(1).lower() if match else None
 
@@ -133,7 +146,7 @@ def asked_unit(question: str) -> str | None:
 def unit_value(unit: str) -> re.Pattern[str]:
     """How a passage writes a number in ``unit`` ("12层", "1750 亿", "3 倍")."""
     pattern = _UNIT_VALUES.get(unit) or (
-        rf"(\d[\d.,]*|[一二两三四五六七八九十百千万]+)\s*{re.escape(unit)}"
+        rf"(\d[\d.,]*|[一二两三四五六七八九十百千万]+)\s*[亿万千百]?\s*{re.escape(unit)}"
     )
     return re.compile(pattern, re.I)
 

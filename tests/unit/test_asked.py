@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-from rag.retrieval.asked import asked_types, attribute_words, holds_answer, read_value_parts
+from rag.retrieval.asked import (
+    asked_types,
+    asked_unit,
+    attribute_words,
+    holds_answer,
+    read_value_parts,
+    unit_value,
+)
 
 LANGCHAIN = "LangChain 是一个开源框架。它在 GitHub 上有 8 万多颗星。它支持 Python 和 JavaScript。"
 CREATED = "LangChain 是一个开源框架。它由 Harrison Chase 于 2022 年创建。"
@@ -88,3 +95,34 @@ def test_an_english_focus_is_also_looked_for_as_the_notes_write_it():
 def test_a_chinese_part_keeps_its_own_words_and_focus():
     [part] = read_value_parts("LLaMA 的词表有多大？", rarest, translate)
     assert (part.attributes, part.focus_forms) == (["词表"], ("llama",))
+
+
+def test_which_group_institution_or_paper_asks_who_or_a_name():
+    assert asked_types("Which research group introduced GQA?") == ["who"]
+    assert asked_types("Which institution created HELM?") == ["who"]
+    assert asked_types("文献 [38] 是哪篇论文？") == ["name"]
+    assert asked_types("重新创建 SSH 密钥要用什么命令？") == ["name"]
+
+
+def test_a_possessive_does_not_hide_a_number_question():
+    assert asked_types("What is GPT-2's maximum context length?") == ["number"]
+
+
+def test_what_the_encoder_does_is_not_a_question_for_a_name():
+    assert asked_types("What does the encoder produce?") == []
+    assert asked_types("What encoder does LLaVA use?") == ["name"]
+
+
+def test_a_parameter_count_is_asked_in_parameters():
+    assert asked_unit("ChatGLM 的参数规模是多少") == "参数"
+    assert asked_unit("GPT-1 有多少个参数") == "参数"
+    assert asked_unit("BERT 有多少层") == "层"
+
+
+def test_a_count_written_with_yi_before_its_unit_is_in_that_unit():
+    assert unit_value("个").search("具有 1.17 亿个参数")
+    assert not unit_value("个").search("具有 1.17 亿参数")
+
+
+def test_generic_value_words_are_not_what_a_question_asks_about():
+    assert attribute_words("Chinchilla 里 E 和 A 的取值分别是多少", "chinchilla") == []
