@@ -58,6 +58,7 @@ from rag.retrieval.asked import value_parts
 from rag.retrieval.support import Support, assess_support
 from rag.store.knowledge_base import MAX_QUERY_TIME_SENTENCES
 from rag.store.scope import Scope
+from rag.text.followup import is_follow_up
 from rag.text.language import detect_language, has_chinese
 from rag.text.sentences import split_sentences
 
@@ -67,11 +68,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_FOLLOW_UP_RE = re.compile(
-    r"(它|它们|其|这个|那个|这种|那种|这些|那些|该|上述|前者|后者|呢[？?]?$|\bit\b|\bits\b|\bthey\b"
-    r"|\bthem\b|\bthis\b|\bthat\b|\bthese\b|\bthose\b)",
-    re.IGNORECASE,
-)
 #: Phrases with which the model itself says the passages do not answer.
 _SELF_REFUSAL_RE = re.compile(
     r"笔记中没有(找到)?(相关|提到|涉及)|没有(找到)?相关(内容|信息)|(notes|passages) (do not|don't) "
@@ -155,11 +151,6 @@ def citations(text: str, n_sources: int) -> list[int]:
         if 1 <= number <= n_sources and number not in found:
             found.append(number)
     return found
-
-
-def is_follow_up(question: str) -> bool:
-    """Whether a question leans on the conversation (pronouns, "…呢？", very short)."""
-    return bool(_FOLLOW_UP_RE.search(question)) or len(question.strip()) <= 6
 
 
 class Answerer:

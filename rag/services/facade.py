@@ -48,6 +48,7 @@ from rag.store.knowledge_base import KnowledgeBase
 from rag.store.locking import StoreLocked, write_lock
 from rag.store.scope import Scope, resolve_scope
 from rag.text.examples import example_questions
+from rag.text.followup import in_context
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -139,11 +140,19 @@ class NotesQA:
             )
 
     def retrieve(
-        self, question: str, k: int | None = None, scope: Scope | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        scope: Scope | None = None,
+        earlier: Sequence[str] = (),
     ) -> list[Document]:
-        """Top-k chunks for ``question`` (see :class:`~rag.retrieval.hybrid.HybridRetriever`)."""
+        """Top-k chunks for ``question`` (see :class:`~rag.retrieval.hybrid.HybridRetriever`).
+
+        ``earlier``: the questions asked before it in the same conversation; a
+        follow-up is searched together with the last of them (:func:`in_context`).
+        """
         self.check_question(question)
-        return self.retriever.search(question, k, scope)
+        return self.retriever.search(in_context(question, earlier), k, scope)
 
     def notes_outline(self) -> dict[str, tuple[str, list[str]]]:
         """Each indexed note by source: its title and its headings in file order."""
@@ -177,8 +186,8 @@ class NotesQA:
             use_llm: False to only retrieve (the answer is empty).
             qid: Identifier copied into the record.
             turns: Earlier questions of the same conversation, answered first (with
-                the LLM) so that ``question`` is asked as their follow-up; without
-                the LLM there is no conversation and ``question`` is retrieved as asked.
+                the LLM) so that ``question`` is asked as their follow-up; without the
+                LLM a follow-up is retrieved together with the last of them.
             scope: Search only these notes / this heading (:meth:`resolve_scope`);
                 the record then has a ``scope`` field.
 
@@ -206,7 +215,7 @@ class NotesQA:
                 elif event.kind == "done":
                     record["answer"], record["refused"] = event.text, event.refused
         else:
-            docs = self.retrieve(question, k, scope)
+            docs = self.retrieve(question, k, scope, earlier=turns)
             retrieved = time.perf_counter()
         done = time.perf_counter()
         record["sources"] = [source_record(d) for d in docs]
