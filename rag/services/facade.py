@@ -38,7 +38,7 @@ from rag.models.files import file_sha256
 from rag.retrieval.hybrid import HybridRetriever
 from rag.services.feedback import export_lines
 from rag.services.progress import IngestProgress, InitialIngest, ProgressCallback, UploadOutcome
-from rag.services.records import source_record, timings_ms
+from rag.services.records import check_record, source_record, timings_ms
 from rag.services.viewer import PassageContext, PassageViewer
 from rag.store.chroma import StoreError
 from rag.store.conversations import ConversationSummary
@@ -214,6 +214,7 @@ class NotesQA:
                     timings["rewrite"] = round(event.rewrite_ms, 1)
                 elif event.kind == "done":
                     record["answer"], record["refused"] = event.text, event.refused
+                    record["check"] = check_record(event)
         else:
             docs = self.retrieve(question, k, scope, earlier=turns)
             retrieved = time.perf_counter()

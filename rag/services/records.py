@@ -7,7 +7,8 @@ One record per question::
 
 With the LLM, ``timings_ms`` also has ``rewrite``: the time spent rewriting a
 follow-up or translating an English question before retrieval, which
-``retrieve`` then leaves out.
+``retrieve`` then leaves out; and the record has ``check``: what the checks
+before and after the answer decided (:func:`check_record`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.documents import Document
+
+from rag.answer.chain import AnswerEvent
 
 
 def source_record(doc: Document) -> dict[str, Any]:
@@ -50,4 +53,23 @@ def timings_ms(
         "retrieve": round(to_sources - extra.get("rewrite", 0.0), 1),
         "generate": round((done - retrieved) * 1000, 1),
         "total": round((done - start) * 1000, 1),
+    }
+
+
+def check_record(done: AnswerEvent) -> dict[str, Any]:
+    """What the checks decided for one answer, from its ``done`` event.
+
+    ``question`` is the question as searched and checked (a follow-up rewritten),
+    ``reason`` the first check's verdict (:attr:`rag.retrieval.support.Support.reason`,
+    "" when supported), ``missing`` the parts it found no value for, ``dropped`` the
+    sentences taken out after the answer, ``unanswered`` the parts the written
+    answer gave no value for.
+    """
+    support = done.support
+    return {
+        "question": done.question,
+        "reason": support.reason if support else "",
+        "missing": list(support.missing) if support else [],
+        "dropped": [sentence for sentence, _ in done.dropped],
+        "unanswered": list(done.unanswered),
     }

@@ -383,3 +383,19 @@ def test_figure_from_a_rewritten_follow_up_must_stand_in_a_passage(kb, data_dir)
     assert done.question == rewrite
     assert done.dropped == (("微调需要 5000 条标注数据[2]。", ("5000",)),)
     assert done.refused is True
+
+
+def test_a_record_says_what_the_checks_decided(kb, data_dir):
+    (data_dir / "products.txt").write_text(PRODUCTS_NOTE, encoding="utf-8")
+    ingest(kb)
+    llm = RecordingFake(prompts=[], responses=["文心一言由阿里巴巴开发[1]。"])
+    service = NotesQA(kb, answerer=make_answerer(kb, llm))
+    record = service.ask("文心一言是哪家公司开发的？")
+    assert record["refused"] is True
+    assert record["check"] == {
+        "question": "文心一言是哪家公司开发的？",
+        "reason": "",
+        "missing": [],
+        "dropped": [],
+        "unanswered": ["文心一言是哪家公司开发的"],
+    }
