@@ -42,6 +42,16 @@ _NUMBER_WORDS_RE = re.compile(
 
 _TITLE_RE = re.compile(r"《[^》]{2,40}》")
 _QUOTE_OPEN_RE = re.compile(r"^\s*笔记原文[：:]\s*")
+#: What is not content when comparing an answer with its question.
+_CONTENT_RE = re.compile(r"[\W_]+")
+#: An answer's opening label, or a list item's number.
+_LEAD_RE = re.compile(r"^\s*(according to your notes:?|要点[：:])|^\s*\d+\.\s", re.I | re.M)
+#: What an answer and its question are compared by: Latin words and Chinese characters.
+_WORD_UNITS_RE = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+_YES_NO_RE = re.compile(
+    r"吗|是否|能否|可否|有没有|是不是|^\s*(is|are|can|could|does|do|did|should|will|would|was|were)\b",
+    re.I,
+)
 
 
 def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
@@ -55,7 +65,7 @@ def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
         For each kind of value (number, time, who, name), the values found.
     """
     text = CITATION_RE.sub(" ", _QUOTE_OPEN_RE.sub("", answer))
-    asked = fold(question)
+    asked = fold(question) + " " + " ".join(fold(gloss) for gloss in glosses(text, question))
     found: dict[AnswerType, list[str]] = {"number": [], "time": [], "who": [], "name": []}
     for figure in figures(text):
         if fold(figure) in asked or _SECTION_RE.match(figure):
@@ -64,7 +74,7 @@ def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
             found["number"].append(figure)
             if _YEAR_RE.match(figure):
                 found["time"].append(figure)
-        else:
+        elif len(figure) > 1:  # "N", "D": a formula's letters, not names
             found["who"].append(figure)
             found["name"].append(figure)
     found["number"] += [m.group() for m in _CJK_NUMBER_RE.finditer(text)]
@@ -74,6 +84,47 @@ def answer_values(answer: str, question: str) -> dict[AnswerType, list[str]]:
             found["name"].append(name)
     found["name"] += [t for t in _TITLE_RE.findall(text) if fold(t) not in asked]
     return found
+
+
+#: A term with its translation in parentheses: "指令微调(Instruction Tuning)",
+#: "multimodal (多模态)".
+_GLOSS_RE = re.compile(
+    r"(?P<zh>[\u4e00-\u9fff]{2,})\s*[（(]\s*(?P<en>[A-Za-z][\w .'’-]{1,40}?)\s*[）)]|"
+    r"(?P<en2>[A-Za-z][\w.'’-]*(?: [A-Za-z][\w.'’-]*){0,4})\s*"
+    r"[（(]\s*(?P<zh2>[\u4e00-\u9fff]{2,})\s*[）)]"
+)
+
+
+def glosses(text: str, question: str) -> list[str]:
+    """The other-language names an answer gives for the question's own terms.
+
+    "指令微调(Instruction Tuning)" in an answer to a question about 指令微调 restates
+    the question; it is not the name the question asks for.
+    """
+    asked = fold(question)
+    found = []
+    for match in _GLOSS_RE.finditer(text):
+        term, gloss = (match["zh"], match["en"]) if match["zh"] else (match["zh2"], match["en2"])
+        if any(term[i : i + 2] in asked for i in range(len(term) - 1)):
+            found.append(gloss)
+    return found
+
+
+def says_nothing(answer: str, question: str) -> bool:
+    """Whether an answer, without its labels and citations, is empty or the question again.
+
+    The small model sometimes writes nothing after its opening label, or only repeats
+    the question ("检索的时候 k 一般取几？[2]").
+    """
+    body = _QUOTE_OPEN_RE.sub("", CITATION_RE.sub("", answer))
+    body = re.sub(_LEAD_RE, "", body)
+    words = _WORD_UNITS_RE.findall(body.lower())
+    if len(_CONTENT_RE.sub("", body)) < 4:
+        return True
+    if _YES_NO_RE.search(question):
+        return False  # "可以结合使用吗？" → "可以结合使用[1]" is an answer
+    asked = set(_WORD_UNITS_RE.findall(question.lower()))
+    return sum(word in asked for word in words) >= 0.9 * len(words)
 
 
 def stands_near(
@@ -100,8 +151,32 @@ def stands_near(
             if forms and not any(form in sentence for form in forms):
                 continue
             nearby = around(sentences, index, WINDOW) if forms else sentence
-            if wanted in nearby and (not attributes or any(a in nearby for a in attributes)):
+            if wanted not in nearby or listed_with(wanted, forms, sentence):
+                continue
+            if not attributes or any(a in nearby for a in attributes):
                 return True
+    return False
+
+
+#: Between two items of one list: a short stretch with a list comma and no verb of saying.
+_SIBLINGS_RE = re.compile(r"^[^。；;：:是为由用]{0,40}$")
+
+
+def listed_with(value: str, forms: Sequence[str], sentence: str) -> bool:
+    """Whether ``value`` is another item of a list that the focus is an item of.
+
+    "BenTsao(医学)、LAWGPT(法律)、TaoLi(教育)": LAWGPT stands next to BenTsao, but
+    says nothing about it.
+    """
+    at = sentence.find(value)
+    for form in forms:
+        start = sentence.find(form)
+        if start < 0 or at < 0:
+            continue
+        left, right = sorted([(start, start + len(form)), (at, at + len(value))])
+        between = sentence[left[1] : right[0]]
+        if "、" in between and _SIBLINGS_RE.match(between):
+            return True
     return False
 
 

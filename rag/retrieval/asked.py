@@ -26,8 +26,8 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     "number": re.compile(
         r"多少(?!种|些)|(?<!哪)几(个|层|倍|次|条|位|步|项|名|部|道|岁|天|亿|万|千|百)|多大|多长|多高|多重|"
         r"多久|百分之|准确率|得分|\bhow (many|much|long|large|big|fast)\b|"
-        r"\bwhat\b(?: [\w.'’-]+){0,4} (number|size|score|length|percentage|ratio|cost|price|value|"
-        r"rate|count)\b",
+        r"\bwhat(?:'s|’s)?\b(?: [\w.'’-]+){0,4} (number|sizes?|score|length|percentage|ratio|cost|"
+        r"price|value|rate|count)\b|取几|(哪几种|哪些)(参数)?规模|参数规模有哪些",
         re.I,
     ),
     "time": re.compile(
@@ -44,11 +44,13 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     "name": re.compile(
         r"(哪个|哪一个)[^，,。？?的]{0,12}?(数据集|模型|算法|论文|框架|库|工具|版本|命令)(?![更最比])|"
         r"哪篇|(什么|哪条)命令|"
-        r"(什么|哪种|哪一种)(?!是)[^，,。？?的]{0,6}?(数据集|对话数据|度量|指标|编码器|优化器|激活函数)|"
-        r"标题|\bwhich(?: (?!(?:does|do|did|is|are|was|were)\b)[\w.-]+){0,2} "
-        r"(dataset|paper|framework|library|version|algorithm)s?\b|"
+        r"(什么|哪种|哪一种)(?!是)[^，,。？?的]{0,6}?(数据集|对话数据|度量|指标|编码器|优化器|激活函数|"
+        r"损失函数|算法)|(数据集|模型|论文|算法|框架|库)[^，,。？?]{0,3}叫什么|(标题|题目)(?!中)|"
+        r"(用|采用|使用)的[^，,。？?]{0,8}?(数据集|损失函数|算法|优化器|激活函数|编码器)(是|为)(什么|哪)|"
+        r"\bwhich(?: (?!(?:does|do|did|is|are|was|were)\b)[\w.-]+){0,2} "
+        r"(dataset|paper|study|framework|library|version|algorithm)s?\b|"
         r"\bwhat(?: (?!(?:does|do|did|is|are|was|were)\b)[\w.-]+){0,2} "
-        r"(dataset|metric|optimizer|encoder|activation function|"
+        r"(dataset|metric|optimizer|encoder|activation function|loss function|"
         r"algorithm|command)s?\b|"
         r"\bwhat is the (name|title)\b",
         re.I,
@@ -86,7 +88,8 @@ _UNIT_VALUES: dict[str, str] = {
 #: Words of a question that are part of its cue or its shape, never its focus.
 _NOT_FOCUS = re.compile(
     r"^(多少|几|多大|多长|哪|哪个|哪家|哪一年|什么|时候|何时|谁|作者|名字|标题|叫|是|有|的|一共|大约|"
-    r"大概|通常|一般|具体|分别|取值|数值|最早|最大|第一|笔记|里|中|提到|提出|发布|开发|例子|示例|how|many|much|what|"
+    r"大概|通常|一般|具体|分别|取值|数值|最早|最大|第一|笔记|里|中|提到|提出|发布|开发|例子|示例|机构|公司|团队|"
+    r"实验室|组织|how|many|much|what|"
     r"which|who|when|year|the|is|was|of|in|does|did)$",
     re.I,
 )
@@ -131,20 +134,42 @@ def compared_sides(question: str) -> tuple[str, str] | None:
 
 #: "参数量是多少" asks for a count of parameters, like "多少参数".
 _PARAMETERS_RE = re.compile(
-    r"参数(?:量|规模|数量|个数)?\s*(?:是|有|为|约|大约|一共|共)*\s*多少|多少个?参数"
+    r"参数(?:量|规模|数量|个数)?\s*(?:是|有|为|约|大约|一共|共)*\s*多少|多少个?参数|"
+    r"(哪几种|哪些)(参数)?规模|参数规模有哪些"
 )
 
 
+#: English questions for a model's size ask for a number of parameters.
+_SIZE_RE = re.compile(r"\bwhat (model )?sizes\b|\bhow many param(eter)?s\b", re.I)
+#: What a count asks to count: "几个注意力头" → 注意, "几个 MoE 模型" → MoE.
+_COUNTED_RE = re.compile(r"(?:多少|几)\s*个\s*(?P<noun>[A-Za-z][\w-]*|[\u4e00-\u9fff]{2})")
+#: A counted noun that names no particular thing ("几个部分" asks as "几个" does).
+_ANY_THING = ("部分", "方面", "阶段", "步骤", "方法", "类型", "问题")
+
+
 def asked_unit(question: str) -> str | None:
-    """The unit a number question asks in ("多少层" → "层"), if it names one."""
-    if _PARAMETERS_RE.search(question):
+    """The unit a number question asks in ("多少层" → "层"), if it names one.
+
+    A count of something named gives the unit with the thing: "几个注意力头" → "个注意",
+    so that "两个部分" does not answer it.
+    """
+    if _PARAMETERS_RE.search(question) or _SIZE_RE.search(question):
         return "参数"
+    counted = _COUNTED_RE.search(question)
+    if counted and counted["noun"] not in _ANY_THING:
+        return "个" + counted["noun"].lower()
     match = _UNIT_RE.search(question)
     return match.group(1).lower() if match else None
 
 
 def unit_value(unit: str) -> re.Pattern[str]:
-    """How a passage writes a number in ``unit`` ("12层", "1750 亿", "3 倍")."""
+    """How a passage writes a number in ``unit`` ("12层", "1750 亿", "3 倍", "两个注意力头")."""
+    if len(unit) > 1 and unit[0] == "个":
+        pattern = (
+            rf"(\d[\d.,]*|[一二两三四五六七八九十百千万]+)\s*个[^，。；;,\n]{{0,8}}?"
+            rf"{re.escape(unit[1:])}"
+        )
+        return re.compile(pattern, re.I)
     pattern = _UNIT_VALUES.get(unit) or (
         rf"(\d[\d.,]*|[一二两三四五六七八九十百千万]+)\s*[亿万千百]?\s*{re.escape(unit)}"
     )
@@ -194,9 +219,15 @@ def read_value_parts(
         translate: English words → the notes' Chinese words for them (the index's
             dictionary); gives an English part its attribute words.
     """
-    parts = []
-    for part in value_parts(question):
-        focus = focus_term(part, doc_freq)
+    parts: list[ValuePart] = []
+    named: str | None = None
+    for part in question_parts(question):
+        # "文心一言是哪家公司开发的？什么时候发布的？": a part that names nothing asks about
+        # what the part before it named.
+        focus = focus_term(part, doc_freq) or named
+        named = focus
+        if not asked_types(part):
+            continue
         attributes = attribute_words(part, focus)
         forms: tuple[str, ...] = (focus,) if focus else ()
         if translate is not None and not _CJK_RE.search(part):
@@ -331,6 +362,17 @@ _WHO_ROLES = {
     "发明者": ("发明",),
     "提出者": ("提出",),
 }
+#: What a who-question says the one asked about did ("哪个机构发布的"), by the stems a
+#: passage must show next to the name: a name that merely stands near the focus is not
+#: its publisher.
+_WHO_DEEDS = {
+    "提出": ("提出",),
+    "发布": ("发布", "推出", "开源"),
+    "推出": ("发布", "推出"),
+    "开发": ("开发", "研发", "推出", "打造"),
+    "研发": ("开发", "研发", "推出"),
+    "开源": ("开源", "发布"),
+}
 
 
 def attribute_words(part: str, focus: str | None) -> list[str]:
@@ -340,6 +382,8 @@ def attribute_words(part: str, focus: str | None) -> list[str]:
     English parts have none (their words are not the notes' words).
     """
     roles = [stems for role, stems in _WHO_ROLES.items() if role in part]
+    if not roles and CUES["who"].search(part):
+        roles = [stems for deed, stems in _WHO_DEEDS.items() if deed in part]
     if roles:
         return list(roles[0])
     for cue in CUES.values():

@@ -350,7 +350,7 @@ def test_a_follow_up_is_asked_after_its_turns_and_scored_alone(kb, data_dir):
 
 PRODUCTS_NOTE = (
     "通义千问是阿里巴巴研发的大模型。它支持多轮对话。它能写代码。它能做摘要。它也能翻译。"
-    "文心一言是一款中文大模型，由一个团队维护。它也支持多轮对话。\n"
+    "文心一言是一款中文大模型，由一个团队开发和维护。它也支持多轮对话。\n"
 )
 
 
@@ -399,3 +399,11 @@ def test_a_record_says_what_the_checks_decided(kb, data_dir):
         "dropped": [],
         "unanswered": ["文心一言是哪家公司开发的"],
     }
+
+
+def test_an_answer_that_only_repeats_the_question_becomes_the_refusal(kb, data_dir):
+    setup_notes(kb, data_dir)
+    llm = RecordingFake(prompts=[], responses=["检索增强生成先检索什么？[1]"])
+    done = list(make_answerer(kb, llm).stream("检索增强生成先检索什么？"))[-1]
+    assert len(llm.prompts) == 1
+    assert (done.refused, done.text) == (True, "笔记中没有找到相关内容。下面是最接近的段落，供你参考。")

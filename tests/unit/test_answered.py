@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.answered import answer_values, unanswered_parts
+from rag.answer.answered import answer_values, says_nothing, unanswered_parts
 
 GPT2 = "2019 年初,OpenAI 提出了 GPT-2。2019 年 11 月,OpenAI 发布了完整版的 GPT-2 模型。"
 #: Two products in one passage, far enough apart that a value of one is not the other's.
@@ -74,3 +74,27 @@ def test_values_leave_out_the_question_words_section_numbers_and_the_quote_label
     values = answer_values("笔记原文：“1.2.1 GPT-2 有 15 亿参数”[1]", "GPT-2 有多少参数？")
     assert values["number"] == ["15"]
     assert values["who"] == []
+
+
+def test_another_item_of_the_list_the_subject_is_in_does_not_answer():
+    passage = "常见的垂域 LLaMA 模型有 BenTsao(医学)、LAWGPT(法律)、TaoLi(教育)等。"
+    answer = "BenTsao 用 LAWGPT 和 TaoLi 微调[1]。"
+    question = "BenTsao 医学模型是用什么数据集微调的？"
+    assert unanswered_parts(answer, [passage], question, {"bentsao": 1}.get) == [
+        question.rstrip("？")
+    ]
+
+
+def test_a_formulas_letters_and_the_question_terms_translation_are_not_names():
+    values = answer_values(
+        "指令微调(Instruction Tuning)的损失是 L(N,D)[1]。", "指令微调用什么损失函数？"
+    )
+    assert values["name"] == []
+
+
+def test_an_empty_answer_or_the_question_again_says_nothing():
+    question = "检索的时候这个 k 一般取几？"
+    assert says_nothing("要点：[1] [2]", question)
+    assert says_nothing("1. 检索的时候 k 一般取几？[2]", question)
+    assert not says_nothing("检索时 k 一般取 5[1]。", question)
+    assert not says_nothing("可以结合使用[1]。", "RAG 和微调可以结合使用吗？")

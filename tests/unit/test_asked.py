@@ -126,3 +126,45 @@ def test_a_count_written_with_yi_before_its_unit_is_in_that_unit():
 
 def test_generic_value_words_are_not_what_a_question_asks_about():
     assert attribute_words("Chinchilla 里 E 和 A 的取值分别是多少", "chinchilla") == []
+
+
+def test_whats_the_size_or_length_asks_a_number():
+    assert asked_types("What's the vocabulary size of the original LLaMA tokenizer?") == ["number"]
+    assert asked_types("What’s the context length of GPT-3.5 Turbo?") == ["number"]
+
+
+def test_a_loss_function_algorithm_or_dataset_name_is_asked_for():
+    assert asked_types("RLHF 里的奖励模型是用什么损失函数训练的？") == ["name"]
+    assert asked_types("RLHF 具体用的是哪种强化学习算法？") == ["name"]
+    assert asked_types("蒸馏的时候用的损失函数是什么？") == ["name"]
+    assert asked_types("它的预训练数据集叫什么？") == ["name"]
+    assert asked_types("那篇 ICLR 论文的题目是什么？") == ["name"]
+    assert asked_types("Which study questioned whether emergent abilities exist?") == ["name"]
+
+
+def test_what_a_concept_is_called_asks_no_latin_name():
+    assert asked_types("在提示里写明不要出现什么内容，这种技巧叫什么？") == []
+
+
+def test_which_sizes_were_released_asks_a_number_of_parameters():
+    assert asked_types("Qwen2 开源了哪几种参数规模？") == ["number"]
+    assert asked_unit("Qwen2 开源了哪几种参数规模") == "参数"
+    assert asked_unit("What sizes were released in the Qwen1.5 series") == "参数"
+
+
+def test_a_count_of_something_named_is_asked_in_that_thing():
+    assert asked_unit("原始 Transformer 用了几个注意力头") == "个注意"
+    assert asked_unit("GPT-4 一共是由几个 MoE 模型组成的") == "个moe"
+    assert asked_unit("Transformer 由几个部分组成") == "个"
+    assert unit_value("个注意").search("它有 8 个注意力头")
+    assert not unit_value("个注意").search("编码器和解码器两个部分")
+
+
+def test_a_part_that_names_nothing_asks_about_what_the_part_before_named():
+    first, second = read_value_parts("文心一言是哪家公司开发的？什么时候发布的？", rarest)
+    assert second.focus == first.focus
+
+
+def test_who_published_it_wants_the_deed_beside_the_name():
+    assert attribute_words("HELM 评测体系是哪个机构发布的", "helm") == ["发布", "推出", "开源"]
+    assert attribute_words("是哪个机构提出的", None) == ["提出"]
