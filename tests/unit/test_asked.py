@@ -162,7 +162,7 @@ def test_a_count_of_something_named_is_asked_in_that_thing():
 
 def test_a_part_that_names_nothing_asks_about_what_the_part_before_named():
     first, second = read_value_parts("文心一言是哪家公司开发的？什么时候发布的？", rarest)
-    assert second.focus == first.focus
+    assert (first.focus, second.focus) == ("文心", "文心")
 
 
 def test_who_published_it_wants_the_deed_beside_the_name():
