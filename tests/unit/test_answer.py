@@ -406,4 +406,7 @@ def test_an_answer_that_only_repeats_the_question_becomes_the_refusal(kb, data_d
     llm = RecordingFake(prompts=[], responses=["检索增强生成先检索什么？[1]"])
     done = list(make_answerer(kb, llm).stream("检索增强生成先检索什么？"))[-1]
     assert len(llm.prompts) == 1
-    assert (done.refused, done.text) == (True, "笔记中没有找到相关内容。下面是最接近的段落，供你参考。")
+    assert (done.refused, done.text) == (
+        True,
+        "笔记中没有找到相关内容。下面是最接近的段落，供你参考。",
+    )
