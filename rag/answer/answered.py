@@ -42,14 +42,14 @@ _NUMBER_WORDS_RE = re.compile(
 
 _TITLE_RE = re.compile(r"《[^》]{2,40}》")
 _QUOTE_OPEN_RE = re.compile(r"^\s*笔记原文[：:]\s*")
-#: What is not content when comparing an answer with its question.
-_CONTENT_RE = re.compile(r"[\W_]+")
 #: An answer's opening label, or a list item's number.
 _LEAD_RE = re.compile(r"^\s*(according to your notes:?|要点[：:])|^\s*\d+\.\s", re.I | re.M)
 #: What an answer and its question are compared by: Latin words and Chinese characters.
 _WORD_UNITS_RE = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+#: Questions whose answer may be their own words: yes/no, and a choice ("A 还是 B？").
 _YES_NO_RE = re.compile(
-    r"吗|是否|能否|可否|有没有|是不是|^\s*(is|are|can|could|does|do|did|should|will|would|was|were)\b",
+    r"吗|是否|能否|可否|有没有|是不是|还是|\bor\b|"
+    r"^\s*(is|are|can|could|does|do|did|should|will|would|was|were)\b",
     re.I,
 )
 
@@ -95,36 +95,46 @@ _GLOSS_RE = re.compile(
 )
 
 
+#: Words that say what kind of thing a name is: "医学知识图谱数据集(CMeKG)" names the
+#: dataset asked for, it does not translate "数据集".
+_KIND_WORDS = ("数据集", "模型", "算法", "框架", "论文", "工具", "方法", "函数", "指标", "库")
+
+
 def glosses(text: str, question: str) -> list[str]:
     """The other-language names an answer gives for the question's own terms.
 
     "指令微调(Instruction Tuning)" in an answer to a question about 指令微调 restates
-    the question; it is not the name the question asks for.
+    the question; it is not the name the question asks for. The term is the end of
+    the Chinese run before the parenthesis that the question holds.
     """
     asked = fold(question)
     found = []
     for match in _GLOSS_RE.finditer(text):
-        term, gloss = (match["zh"], match["en"]) if match["zh"] else (match["zh2"], match["en2"])
-        if any(term[i : i + 2] in asked for i in range(len(term) - 1)):
+        if match["zh"]:
+            run, gloss = match["zh"], match["en"]
+            term = next((run[i:] for i in range(len(run) - 1) if run[i:] in asked), "")
+        else:  # "multimodal (多模态)": the Chinese gloss starts with the term
+            run, gloss = match["zh2"], match["en2"]
+            term = next((run[:i] for i in range(len(run), 1, -1) if run[:i] in asked), "")
+        if term and term not in _KIND_WORDS:
             found.append(gloss)
     return found
 
 
-def says_nothing(answer: str, question: str) -> bool:
-    """Whether an answer, without its labels and citations, is empty or the question again.
+def echoes_question(answer: str, question: str) -> bool:
+    """Whether an answer, without its labels and citations, only repeats the question.
 
-    The small model sometimes writes nothing after its opening label, or only repeats
-    the question ("检索的时候 k 一般取几？[2]").
+    The small model sometimes answers with the question itself ("检索的时候 k 一般取几？
+    [2]"). A short answer with a word of its own ("谷歌[1]", "12 层") is an answer;
+    so is one that repeats a yes/no or either/or question ("可以结合使用[1]"). An
+    empty answer is the verifier's (:attr:`rag.answer.verify.Verified.emptied`).
     """
-    body = _QUOTE_OPEN_RE.sub("", CITATION_RE.sub("", answer))
-    body = re.sub(_LEAD_RE, "", body)
-    words = _WORD_UNITS_RE.findall(body.lower())
-    if len(_CONTENT_RE.sub("", body)) < 4:
-        return True
     if _YES_NO_RE.search(question):
-        return False  # "可以结合使用吗？" → "可以结合使用[1]" is an answer
+        return False
+    body = _QUOTE_OPEN_RE.sub("", CITATION_RE.sub("", answer))
+    words = _WORD_UNITS_RE.findall(re.sub(_LEAD_RE, "", body).lower())
     asked = set(_WORD_UNITS_RE.findall(question.lower()))
-    return sum(word in asked for word in words) >= 0.9 * len(words)
+    return bool(words) and sum(word in asked for word in words) >= 0.9 * len(words)
 
 
 def stands_near(
@@ -163,21 +173,32 @@ _SIBLINGS_RE = re.compile(r"^[^。；;：:是为由用]{0,40}$")
 
 
 def listed_with(value: str, forms: Sequence[str], sentence: str) -> bool:
-    """Whether ``value`` is another item of a list that the focus is an item of.
+    """Whether ``value`` is, wherever ``sentence`` holds it, a sibling of the focus.
+
+    A sibling is another item of a list that the focus is an item of.
 
     "BenTsao(医学)、LAWGPT(法律)、TaoLi(教育)": LAWGPT stands next to BenTsao, but
-    says nothing about it.
+    says nothing about it. Numbers are never siblings: "7B、13B、33B、65B" are the
+    values of one list.
     """
-    at = sentence.find(value)
-    for form in forms:
-        start = sentence.find(form)
-        if start < 0 or at < 0:
-            continue
-        left, right = sorted([(start, start + len(form)), (at, at + len(value))])
-        between = sentence[left[1] : right[0]]
-        if "、" in between and _SIBLINGS_RE.match(between):
-            return True
-    return False
+    if _NUMBER_START_RE.match(value):
+        return False
+    values = [m.start() for m in re.finditer(re.escape(value), sentence)]
+    starts = [
+        (m.start(), m.end()) for form in forms for m in re.finditer(re.escape(form), sentence)
+    ]
+    return bool(values and starts) and all(
+        any(_siblings(sentence, span, (at, at + len(value))) for span in starts) for at in values
+    )
+
+
+_NUMBER_START_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿]")
+
+
+def _siblings(sentence: str, one: tuple[int, int], other: tuple[int, int]) -> bool:
+    left, right = sorted([one, other])
+    between = sentence[left[1] : right[0]]
+    return "、" in between and bool(_SIBLINGS_RE.match(between))
 
 
 def unanswered_parts(

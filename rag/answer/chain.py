@@ -38,7 +38,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 
-from rag.answer.answered import says_nothing, unanswered_parts
+from rag.answer.answered import echoes_question, unanswered_parts
 from rag.answer.citations import CITATION_RE, attribute
 from rag.answer.excerpts import EXCERPT_PASSAGES, select_excerpts
 from rag.answer.guards import RepeatGuard, defuse
@@ -415,7 +415,7 @@ class Answerer:
             # into a rewritten follow-up is its own, and must stand in a passage.
             verified = verify_answer(text, texts, question)
             dropped = verified.dropped
-            if verified.emptied or says_nothing(verified.text, standalone):
+            if verified.emptied or echoes_question(verified.text, standalone):
                 logger.info("refused %r after the check: %s", standalone, dropped)
                 refused, text = True, REFUSALS[language]
             else:

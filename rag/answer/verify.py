@@ -21,7 +21,9 @@ from rag.answer.facts import unsupported_figures
 _SENTENCE_RE = re.compile(r".*?(?:[。！？]|(?<=[A-Za-z\u4e00-\u9fff)\]”\"'])[.!?](?=\s|$)|$)")
 #: A line that only introduces the answer ("According to your notes:", "要点：").
 _LEAD_RE = re.compile(r"^\s*(according to your notes:?|要点[：:]?|笔记原文[：:]?)\s*$", re.I)
-_CONTENT_RE = re.compile(r"[\w\u4e00-\u9fff]")
+_CONTENT_RE = re.compile(r"[^\W_]")
+#: A list item's number or bullet.
+_ITEM_RE = re.compile(r"^\s*(\d+[.、)]|[-*•])\s*")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Verified:
     text: str
     #: Sentences dropped, each with the figures no passage held.
     dropped: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    #: Nothing of substance was left.
+    #: Nothing was left but labels, list numbers and citations (or nothing at all).
     emptied: bool = False
 
 
@@ -41,9 +43,10 @@ def _sentences(line: str) -> list[str]:
 
 
 def _has_content(text: str) -> bool:
+    """Whether a line, past its list number, says anything: "谷歌[1]" and "Yes [1]." do."""
     body = CITATION_RE.sub("", text)
-    lines = [ln for ln in body.splitlines() if ln.strip() and not _LEAD_RE.match(ln)]
-    return any(len(_CONTENT_RE.findall(ln)) >= 4 for ln in lines)
+    lines = [_ITEM_RE.sub("", ln) for ln in body.splitlines() if not _LEAD_RE.match(ln)]
+    return any(_CONTENT_RE.search(ln) for ln in lines)
 
 
 def verify_answer(answer: str, passages: Sequence[str], question: str) -> Verified:
@@ -73,4 +76,4 @@ def verify_answer(answer: str, passages: Sequence[str], question: str) -> Verifi
         if text.strip() or not line.strip():
             kept_lines.append(text.rstrip() if text.strip() else "")
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept_lines)).strip()
-    return Verified(text, tuple(dropped), emptied=bool(dropped) and not _has_content(text))
+    return Verified(text, tuple(dropped), emptied=not _has_content(text))

@@ -26,8 +26,9 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     "number": re.compile(
         r"多少(?!种|些)|(?<!哪)几(个|层|倍|次|条|位|步|项|名|部|道|岁|天|亿|万|千|百)|多大|多长|多高|多重|"
         r"多久|百分之|准确率|得分|\bhow (many|much|long|large|big|fast)\b|"
-        r"\bwhat(?:'s|’s)?\b(?: [\w.'’-]+){0,4} (number|sizes?|score|length|percentage|ratio|cost|"
-        r"price|value|rate|count)\b|取几|(哪几种|哪些)(参数)?规模|参数规模有哪些",
+        r"\bwhat(?:'s|’s)?\b(?: (?!differences?\b|between\b)[\w.'’-]+){0,4} "
+        r"(number|sizes?|score|length|percentage|ratio|cost|"
+        r"price|value|rate|count)\b|(?<!提)取几(?!何)|(哪几种|哪些)(参数)?规模|参数规模有哪些",
         re.I,
     ),
     "time": re.compile(
@@ -44,11 +45,16 @@ CUES: dict[AnswerType, re.Pattern[str]] = {
     "name": re.compile(
         r"(哪个|哪一个)[^，,。？?的]{0,12}?(数据集|模型|算法|论文|框架|库|工具|版本|命令)(?![更最比])|"
         r"哪篇|(什么|哪条)命令|"
-        r"(什么|哪种|哪一种)(?!是)[^，,。？?的]{0,6}?(数据集|对话数据|度量|指标|编码器|优化器|激活函数|"
-        r"损失函数|算法)|(数据集|模型|论文|算法|框架|库)[^，,。？?]{0,3}叫什么|(标题|题目)(?!中)|"
+        # "PPO 是什么算法？" asks what it is, "为什么需要损失函数" why: neither asks a name.
+        r"(?<![为是])(什么|哪种|哪一种)(?!是)[^，,。？?的]{0,6}?(数据集|对话数据|度量|指标|编码器|"
+        r"优化器|激活函数|损失函数|算法)|"
+        r"(用|采用|使用)的?是(什么|哪种|哪一种)[^，,。？?的]{0,6}?(数据集|损失函数|算法|优化器|"
+        r"激活函数|编码器)|"
+        r"(?<!这种)(?<!这类)(?<!这个)(数据集|模型|论文|算法|框架|库)[^，,。？?]{0,3}叫什么|"
+        r"(?<!问)(标题|题目)(?!中)|"
         r"(用|采用|使用)的[^，,。？?]{0,8}?(数据集|损失函数|算法|优化器|激活函数|编码器)(是|为)(什么|哪)|"
         r"\bwhich(?: (?!(?:does|do|did|is|are|was|were)\b)[\w.-]+){0,2} "
-        r"(dataset|paper|study|framework|library|version|algorithm)s?\b|"
+        r"(dataset|paper|study|studies|framework|library|version|algorithm)s?\b|"
         r"\bwhat(?: (?!(?:does|do|did|is|are|was|were)\b)[\w.-]+){0,2} "
         r"(dataset|metric|optimizer|encoder|activation function|loss function|"
         r"algorithm|command)s?\b|"
@@ -141,33 +147,44 @@ _PARAMETERS_RE = re.compile(
 
 #: English questions for a model's size ask for a number of parameters.
 _SIZE_RE = re.compile(r"\bwhat (model )?sizes\b|\bhow many param(eter)?s\b", re.I)
-#: What a count asks to count: "几个注意力头" → 注意, "几个 MoE 模型" → MoE.
-_COUNTED_RE = re.compile(r"(?:多少|几)\s*个\s*(?P<noun>[A-Za-z][\w-]*|[\u4e00-\u9fff]{2})")
+#: What a count asks to count: "几个注意力头" → 注意力头, "几个 MoE 模型" → MoE. The
+#: noun ends before a particle or verb ("几个阶段组成" → 阶段).
+_COUNTED_RE = re.compile(
+    r"(?:多少|几)\s*个\s*(?P<noun>[A-Za-z][\w-]*|"
+    r"[\u4e00-\u9fff]{1,6}?(?=[的是有在和与吗呢被？?，,\s]|组成|构成|分别|包括|包含|$))"
+)
 #: A counted noun that names no particular thing ("几个部分" asks as "几个" does).
-_ANY_THING = ("部分", "方面", "阶段", "步骤", "方法", "类型", "问题")
+_ANY_THING = ("部分", "方面", "阶段", "步骤", "方法", "类型", "问题", "东西", "种类", "环节")
 
 
 def asked_unit(question: str) -> str | None:
     """The unit a number question asks in ("多少层" → "层"), if it names one.
 
-    A count of something named gives the unit with the thing: "几个注意力头" → "个注意",
+    A count of something named gives the unit with the thing: "几个注意力头" → "个注意力头",
     so that "两个部分" does not answer it.
     """
     if _PARAMETERS_RE.search(question) or _SIZE_RE.search(question):
         return "参数"
     counted = _COUNTED_RE.search(question)
-    if counted and counted["noun"] not in _ANY_THING:
+    if counted and len(counted["noun"]) >= 2 and not any(w in counted["noun"] for w in _ANY_THING):
         return "个" + counted["noun"].lower()
     match = _UNIT_RE.search(question)
     return match.group(1).lower() if match else None
 
 
 def unit_value(unit: str) -> re.Pattern[str]:
-    """How a passage writes a number in ``unit`` ("12层", "1750 亿", "3 倍", "两个注意力头")."""
+    """How a passage writes a number in ``unit`` ("12层", "1750 亿", "3 倍", "两个注意力头").
+
+    A counted thing ("个注意力头") may be written shorter: by any two characters of it,
+    or its last one ("8 个头").
+    """
     if len(unit) > 1 and unit[0] == "个":
+        noun = unit[1:]
+        forms = [noun] if noun.isascii() else [noun[i : i + 2] for i in range(len(noun) - 1)]
+        forms += [] if noun.isascii() else [noun[-1]]
         pattern = (
             rf"(\d[\d.,]*|[一二两三四五六七八九十百千万]+)\s*个[^，。；;,\n]{{0,8}}?"
-            rf"{re.escape(unit[1:])}"
+            rf"({'|'.join(map(re.escape, forms))})"
         )
         return re.compile(pattern, re.I)
     pattern = _UNIT_VALUES.get(unit) or (
@@ -355,16 +372,16 @@ def holds_answer(
 #: A count in the question ("两个月后") is part of what it says, not of what it asks.
 _COUNT_WORD_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几]+[个种层倍次条位步项名年月天]?$")
 
-#: Who-question words, by the stems a passage must show ("第一作者是谁" → 作者).
+#: A who-question's role ("第一作者是谁" → 作者) or what it says the one asked about did
+#: ("哪个机构发布的"), by the stems a passage must show next to the name: a name that
+#: merely stands near the focus is not its author or publisher. Roles come first, so
+#: that "提出者" reads as the role, not the deed 提出; among deeds, the first in the part.
 _WHO_ROLES = {
     "作者": ("作者", "撰写", "写"),
     "创始人": ("创始", "创立", "创办", "成立"),
     "发明者": ("发明",),
     "提出者": ("提出",),
 }
-#: What a who-question says the one asked about did ("哪个机构发布的"), by the stems a
-#: passage must show next to the name: a name that merely stands near the focus is not
-#: its publisher.
 _WHO_DEEDS = {
     "提出": ("提出",),
     "发布": ("发布", "推出", "开源"),
@@ -375,17 +392,26 @@ _WHO_DEEDS = {
 }
 
 
+def _who_stems(part: str) -> list[str]:
+    """The stems a who-question part's role, else its first deed, asks for (or none)."""
+    if not CUES["who"].search(part):
+        return []
+    for table in (_WHO_ROLES, _WHO_DEEDS):
+        found = [(part.find(word), stems) for word, stems in table.items() if word in part]
+        if found:
+            return list(min(found)[1])
+    return []
+
+
 def attribute_words(part: str, focus: str | None) -> list[str]:
     """What a question part asks about its focus: its Chinese words besides the focus and cue.
 
     A who-question's role word gives its stems instead ("创始人" → 创始, 创立 …).
     English parts have none (their words are not the notes' words).
     """
-    roles = [stems for role, stems in _WHO_ROLES.items() if role in part]
-    if not roles and CUES["who"].search(part):
-        roles = [stems for deed, stems in _WHO_DEEDS.items() if deed in part]
-    if roles:
-        return list(roles[0])
+    stems = _who_stems(part)
+    if stems:
+        return stems
     for cue in CUES.values():
         part = cue.sub(" ", part)
     return [

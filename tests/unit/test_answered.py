@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.answered import answer_values, says_nothing, unanswered_parts
+from rag.answer.answered import answer_values, echoes_question, unanswered_parts
 
 GPT2 = "2019 年初,OpenAI 提出了 GPT-2。2019 年 11 月,OpenAI 发布了完整版的 GPT-2 模型。"
 #: Two products in one passage, far enough apart that a value of one is not the other's.
@@ -92,9 +92,30 @@ def test_a_formulas_letters_and_the_question_terms_translation_are_not_names():
     assert values["name"] == []
 
 
-def test_an_empty_answer_or_the_question_again_says_nothing():
+def test_an_answer_that_only_repeats_the_question_echoes_it():
     question = "检索的时候这个 k 一般取几？"
-    assert says_nothing("要点：[1] [2]", question)
-    assert says_nothing("1. 检索的时候 k 一般取几？[2]", question)
-    assert not says_nothing("检索时 k 一般取 5[1]。", question)
-    assert not says_nothing("可以结合使用[1]。", "RAG 和微调可以结合使用吗？")
+    assert echoes_question("1. 检索的时候 k 一般取几？[2]", question)
+    assert not echoes_question("检索时 k 一般取 5[1]。", question)
+
+
+def test_a_short_answer_with_a_word_of_its_own_is_an_answer():
+    assert not echoes_question("谷歌[1]", "BERT 是谁提出的？")
+    assert not echoes_question("“12 层”[1]", "BERT 有多少层？")
+
+
+def test_repeating_a_yes_no_or_either_or_question_answers_it():
+    assert not echoes_question("可以结合使用[1]。", "RAG 和微调可以结合使用吗？")
+    assert not echoes_question("RAG[1]。", "这种情况该用 RAG 还是微调？")
+
+
+def test_a_named_thing_in_parentheses_after_its_kind_is_a_value():
+    values = answer_values(
+        "BenTsao 用医学知识图谱数据集(CMeKG)微调[1]。", "BenTsao 用的是什么数据集？"
+    )
+    assert values["name"] == ["CMeKG"]
+
+
+def test_a_number_in_a_list_of_sizes_is_a_value_not_a_sibling():
+    passage = "LLaMA 有 7B、13B、33B、65B 四种参数规模。"
+    question = "LLaMA 最大的版本有多少参数？"
+    assert unanswered_parts("最大的是 65B[1]。", [passage], question, {"llama": 1}.get) == []

@@ -153,11 +153,16 @@ def test_which_sizes_were_released_asks_a_number_of_parameters():
 
 
 def test_a_count_of_something_named_is_asked_in_that_thing():
-    assert asked_unit("原始 Transformer 用了几个注意力头") == "个注意"
+    assert asked_unit("原始 Transformer 用了几个注意力头") == "个注意力头"
     assert asked_unit("GPT-4 一共是由几个 MoE 模型组成的") == "个moe"
     assert asked_unit("Transformer 由几个部分组成") == "个"
-    assert unit_value("个注意").search("它有 8 个注意力头")
-    assert not unit_value("个注意").search("编码器和解码器两个部分")
+    assert asked_unit("RAG 有几个主要步骤？") == "个"
+    assert unit_value("个注意力头").search("它有 8 个注意力头")
+    assert not unit_value("个注意力头").search("编码器和解码器两个部分")
+
+
+def test_a_counted_thing_may_be_written_by_its_last_character():
+    assert unit_value("个注意力头").search("多头注意力用了 8 个头")
 
 
 def test_a_part_that_names_nothing_asks_about_what_the_part_before_named():
@@ -168,3 +173,25 @@ def test_a_part_that_names_nothing_asks_about_what_the_part_before_named():
 def test_who_published_it_wants_the_deed_beside_the_name():
     assert attribute_words("HELM 评测体系是哪个机构发布的", "helm") == ["发布", "推出", "开源"]
     assert attribute_words("是哪个机构提出的", None) == ["提出"]
+
+
+def test_what_kind_of_thing_something_is_or_why_it_is_needed_asks_no_name():
+    assert asked_types("PPO 是什么算法？") == []
+    assert asked_types("交叉熵是什么损失函数？") == []
+    assert asked_types("为什么需要损失函数？") == []
+    assert asked_types("这种框架叫什么？") == []
+
+
+def test_cue_words_inside_other_words_ask_nothing():
+    assert asked_types("这个问题目前有哪些解决办法？") == []
+    assert asked_types("怎么提取几何特征？") == []
+    assert asked_types("What's the difference between batch size and epoch?") == []
+
+
+def test_which_studies_asks_a_name():
+    assert asked_types("Which studies questioned emergent abilities?") == ["name"]
+
+
+def test_who_developed_and_released_it_wants_the_first_deed():
+    stems = ["开发", "研发", "推出", "打造"]
+    assert attribute_words("这个模型是哪个机构开发并发布的", None) == stems

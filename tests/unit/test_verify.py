@@ -30,3 +30,11 @@ def test_an_answer_left_with_no_substance_is_emptied():
     answer = "According to your notes:\n1. GPT-4 scored 86.4 on MMLU [1]."
     checked = verify_answer(answer, PASSAGES, "What did GPT-4 score on MMLU?")
     assert checked.emptied is True and checked.text == "According to your notes:"
+
+
+def test_an_answer_of_labels_and_citations_only_is_emptied_a_short_one_is_not():
+    question = "BERT 是谁提出的？"
+    assert verify_answer("要点：[1] [2]", PASSAGES, question).emptied is True
+    assert verify_answer("1. [2]", PASSAGES, question).emptied is True
+    assert verify_answer("谷歌[2]。", PASSAGES, question).emptied is False
+    assert verify_answer("Yes [1].", PASSAGES, "Is BERT an encoder?").emptied is False
